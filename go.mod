@@ -1,0 +1,3 @@
+module github.com/dripdrop-go/dripdrop
+
+go 1.25

@@ -1,0 +1,416 @@
+package zmtp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Conn is a ZMTP connection after its handshake: it reads and writes whole
+// messages. One goroutine may read (ReadMsg) while others write: writes are
+// serialised by a mutex that is never held by the reader while it waits for
+// bytes. Commands from the peer never reach the caller: PING is answered
+// with a PONG echoing its context, PONG and unknown commands are dropped,
+// and SUBSCRIBE/CANCEL reach publishers (PUB, XPUB) as 3.0-form messages.
+type Conn struct {
+	nc       net.Conn
+	cfg      Config
+	peer     Greeting
+	peerType SocketType
+	peerMeta Metadata
+	authMeta Metadata
+	userID   string
+	cipher   Cipher
+
+	// Read side: owned by the goroutine in ReadMsg.
+	rd       frameReader
+	maxMsg   int64 // < 0: unlimited
+	ttlArmed bool  // a peer PING's TTL deadline is set on nc
+	rxFrames atomic.Uint64
+
+	// Write side.
+	wmu        sync.Mutex
+	wr         frameWriter
+	sealed     []byte   // scratch for sealing frames, under wmu
+	pendMu     sync.Mutex
+	pending    [][]byte // command bodies queued by the reader or heartbeat
+	hasPending atomic.Bool
+
+	closeOnce sync.Once
+	closing   chan struct{}
+	closeMu   sync.Mutex
+	closeErr  error // why the connection ended, first cause wins
+	hbDone    chan struct{}
+}
+
+func newConn(nc net.Conn, cfg Config) *Conn {
+	c := &Conn{
+		nc:      nc,
+		cfg:     cfg,
+		rd:      newFrameReader(nc, cfg.ReadBufferSize),
+		wr:      newFrameWriter(nc, cfg.WriteBufferSize),
+		maxMsg:  cfg.MaxMsgSize,
+		closing: make(chan struct{}),
+	}
+	if c.maxMsg <= 0 {
+		c.maxMsg = -1
+	}
+	return c
+}
+
+// start begins the connection's background work after the handshake.
+func (c *Conn) start() {
+	if c.cfg.HeartbeatInterval > 0 {
+		c.hbDone = make(chan struct{})
+		go c.heartbeat()
+	}
+}
+
+// PeerSocketType is the peer's Socket-Type.
+func (c *Conn) PeerSocketType() SocketType { return c.peerType }
+
+// PeerIdentity is the Identity the peer announced (empty if none).
+func (c *Conn) PeerIdentity() []byte {
+	id, _ := c.peerMeta.Get(PropIdentity)
+	return id
+}
+
+// PeerMetadata is every property the peer sent in its READY or INITIATE.
+func (c *Conn) PeerMetadata() Metadata { return c.peerMeta }
+
+// AuthMetadata is the metadata the Authenticator attached to this peer.
+func (c *Conn) AuthMetadata() Metadata { return c.authMeta }
+
+// UserID is the user id the Authenticator gave this peer ("" if none).
+func (c *Conn) UserID() string { return c.userID }
+
+// PeerGreeting is the peer's greeting; its Minor is 0 for a ZMTP 3.0 peer.
+func (c *Conn) PeerGreeting() Greeting { return c.peer }
+
+// PeerSpeaks31 reports whether the peer understands ZMTP 3.1 commands
+// (SUBSCRIBE, CANCEL).
+func (c *Conn) PeerSpeaks31() bool { return c.peer.Major > 3 || c.peer.Minor >= 1 }
+
+// RemoteAddr is the peer's network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// LocalAddr is the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// ReadMsg reads the next message and appends its frames to dst. The frames
+// are owned by the caller. It must not be called from two goroutines at
+// once. Errors are final: the connection is unusable afterwards.
+func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
+	first := len(dst)
+	var total int64
+	for {
+		limit := int64(-1)
+		if c.maxMsg >= 0 {
+			limit = c.maxMsg - total - FrameOverhead
+			if limit < 0 {
+				return dst[:first], c.readErr(fmt.Errorf("%w: more than %d octets", ErrMsgTooLarge, c.maxMsg))
+			}
+		}
+		flags, size, err := c.rd.readHeader(limit)
+		if err != nil {
+			return dst[:first], c.readErr(err)
+		}
+		c.rxFrames.Add(1)
+		if c.ttlArmed {
+			c.ttlArmed = false
+			_ = c.nc.SetReadDeadline(time.Time{})
+		}
+		if flags&FlagCommand != 0 && flags&FlagMore != 0 {
+			return dst[:first], c.readErr(fmt.Errorf("%w: command frame with MORE set", ErrProtocol))
+		}
+		var body []byte
+		if c.cipher != nil {
+			if flags&FlagCommand == 0 {
+				return dst[:first], c.readErr(fmt.Errorf("%w: clear frame on an encrypted connection", ErrProtocol))
+			}
+			if body, err = c.rd.readBody(size, false); err != nil {
+				return dst[:first], c.readErr(err)
+			}
+			if flags, body, err = c.cipher.Open(body); err != nil {
+				return dst[:first], c.readErr(err)
+			}
+			if flags&FlagCommand == 0 {
+				body = c.rd.carve(body)
+			}
+		} else if body, err = c.rd.readBody(size, flags&FlagCommand == 0); err != nil {
+			return dst[:first], c.readErr(err)
+		}
+		if flags&FlagCommand != 0 {
+			if len(dst) > first {
+				return dst[:first], c.readErr(fmt.Errorf("%w: command inside a multipart message", ErrProtocol))
+			}
+			msg, err := c.handleCommand(body)
+			if err != nil {
+				return dst[:first], c.readErr(err)
+			}
+			if msg != nil {
+				return append(dst, msg), nil
+			}
+			continue
+		}
+		total += int64(size) + FrameOverhead
+		dst = append(dst, body)
+		if flags&FlagMore == 0 {
+			return dst, nil
+		}
+	}
+}
+
+// handleCommand acts on a command received after the handshake. It returns
+// a message to deliver for subscriptions, nil otherwise.
+func (c *Conn) handleCommand(body []byte) ([]byte, error) {
+	name, data, err := ParseCommand(body)
+	if err != nil {
+		return nil, err
+	}
+	switch string(name) {
+	case CmdPing:
+		ttl, ctx, err := ParsePing(data)
+		if err != nil {
+			return nil, err
+		}
+		c.queueControl(AppendPong(nil, ctx))
+		if ttl > 0 {
+			c.ttlArmed = true
+			_ = c.nc.SetReadDeadline(time.Now().Add(ttl))
+		}
+	case CmdSubscribe, CmdCancel:
+		if c.cfg.SocketType.receivesSubscriptions() {
+			msg := make([]byte, 1+len(data))
+			if string(name) == CmdSubscribe {
+				msg[0] = 1
+			}
+			copy(msg[1:], data)
+			return msg, nil
+		}
+	case CmdError:
+		reason, err := ParseError(data)
+		if err != nil {
+			return nil, err
+		}
+		return nil, &PeerError{Reason: reason}
+	}
+	// PONG only proves liveness, which every frame does; other commands are
+	// ignored, as libzmq ignores them.
+	return nil, nil
+}
+
+// readErr records a read-side failure and explains it.
+func (c *Conn) readErr(err error) error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closeErr != nil {
+		return c.closeErr
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("%w: no traffic within the peer's PING TTL", ErrHeartbeatTimeout)
+	}
+	c.closeErr = err
+	return err
+}
+
+// WriteMsg encodes a message into the send buffer. Frames of at least
+// DirectWriteThreshold octets are written at once, uncopied; the rest waits
+// for Flush or a full buffer. The frames may be reused when WriteMsg
+// returns.
+func (c *Conn) WriteMsg(frames [][]byte) error {
+	c.wmu.Lock()
+	err := c.writeMsgLocked(frames)
+	c.unlockWriter()
+	return err
+}
+
+// Flush writes everything buffered.
+func (c *Conn) Flush() error {
+	c.wmu.Lock()
+	err := c.flushLocked()
+	c.unlockWriter()
+	return err
+}
+
+// Send writes a message and flushes it.
+func (c *Conn) Send(frames [][]byte) error {
+	c.wmu.Lock()
+	err := c.writeMsgLocked(frames)
+	if err == nil {
+		err = c.flushLocked()
+	}
+	c.unlockWriter()
+	return err
+}
+
+// WriteSubscription buffers a subscription (subscribe true) or its
+// cancellation for topic, in the form the peer speaks: a SUBSCRIBE or
+// CANCEL command to a 3.1 peer, a 0x01/0x00-prefixed message to a 3.0 peer.
+func (c *Conn) WriteSubscription(topic []byte, subscribe bool) error {
+	c.wmu.Lock()
+	defer c.unlockWriter()
+	if err := c.writable(); err != nil {
+		return err
+	}
+	if c.PeerSpeaks31() {
+		name := CmdCancel
+		if subscribe {
+			name = CmdSubscribe
+		}
+		body := make([]byte, 0, 1+len(name)+len(topic))
+		body = append(append(append(body, byte(len(name))), name...), topic...)
+		return c.writeCommandLocked(body)
+	}
+	msg := make([]byte, 1+len(topic))
+	if subscribe {
+		msg[0] = 1
+	}
+	copy(msg[1:], topic)
+	return c.writeFrameLocked(0, msg)
+}
+
+func (c *Conn) writable() error {
+	select {
+	case <-c.closing:
+		return ErrClosed
+	default:
+		return nil
+	}
+}
+
+func (c *Conn) writeMsgLocked(frames [][]byte) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	if len(frames) == 0 {
+		return fmt.Errorf("dripdrop: a message needs at least one frame")
+	}
+	last := len(frames) - 1
+	for i, f := range frames {
+		flags := FlagMore
+		if i == last {
+			flags = 0
+		}
+		if err := c.writeFrameLocked(flags, f); err != nil {
+			return c.writeErr(err)
+		}
+	}
+	return nil
+}
+
+func (c *Conn) writeFrameLocked(flags byte, body []byte) error {
+	if c.cipher == nil {
+		return c.wr.writeFrame(flags, body)
+	}
+	sealed, err := c.cipher.Seal(c.sealed[:0], flags, body)
+	if err != nil {
+		return err
+	}
+	c.sealed = sealed
+	return c.wr.writeFrame(FlagCommand, sealed)
+}
+
+// writeCommandLocked writes a command given its body (name length, name,
+// data), sealed when the connection is encrypted.
+func (c *Conn) writeCommandLocked(body []byte) error {
+	return c.writeFrameLocked(FlagCommand, body)
+}
+
+func (c *Conn) flushLocked() error {
+	if c.hasPending.Load() {
+		c.pendMu.Lock()
+		pending := c.pending
+		c.pending = nil
+		c.hasPending.Store(false)
+		c.pendMu.Unlock()
+		for _, body := range pending {
+			if err := c.writeCommandLocked(body); err != nil {
+				return c.writeErr(err)
+			}
+		}
+	}
+	if err := c.wr.flush(); err != nil {
+		return c.writeErr(err)
+	}
+	return nil
+}
+
+func (c *Conn) writeErr(err error) error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closeErr != nil {
+		return c.closeErr
+	}
+	return err
+}
+
+// queueControl queues a command (encoded frame from Append*) for the
+// writer and sends it now unless a writer holds the lock, in which case that
+// writer sends it when it lets go.
+func (c *Conn) queueControl(frame []byte) {
+	_, size, n, err := ParseFrameHeader(frame)
+	if err != nil || n == 0 || int(size) != len(frame)-n {
+		return
+	}
+	c.pendMu.Lock()
+	c.pending = append(c.pending, frame[n:])
+	c.hasPending.Store(true)
+	c.pendMu.Unlock()
+	if c.wmu.TryLock() {
+		_ = c.flushLocked()
+		c.unlockWriter()
+	}
+}
+
+// unlockWriter releases the write lock and sends control commands queued
+// while it was held.
+func (c *Conn) unlockWriter() {
+	c.wmu.Unlock()
+	for c.hasPending.Load() && c.wmu.TryLock() {
+		_ = c.flushLocked()
+		c.wmu.Unlock()
+	}
+}
+
+// Close closes the connection and waits for its heartbeat goroutine. A
+// second Close returns ErrClosed.
+func (c *Conn) Close() error {
+	return c.closeWith(nil)
+}
+
+// closeWith closes the connection, recording why when cause is not nil.
+func (c *Conn) closeWith(cause error) error {
+	first := false
+	c.closeOnce.Do(func() {
+		first = true
+		c.closeMu.Lock()
+		if c.closeErr == nil {
+			c.closeErr = cause
+			if cause == nil {
+				c.closeErr = ErrClosed
+			}
+		}
+		c.closeMu.Unlock()
+		close(c.closing)
+		c.nc.Close()
+	})
+	if c.hbDone != nil && cause == nil {
+		<-c.hbDone
+	}
+	if !first {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Err returns why the connection ended, or nil while it is open.
+func (c *Conn) Err() error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	return c.closeErr
+}
