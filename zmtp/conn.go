@@ -35,7 +35,7 @@ type Conn struct {
 	// Write side.
 	wmu        sync.Mutex
 	wr         frameWriter
-	sealed     []byte   // scratch for sealing frames, under wmu
+	sealed     []byte // scratch for sealing frames, under wmu
 	pendMu     sync.Mutex
 	pending    [][]byte // command bodies queued by the reader or heartbeat
 	hasPending atomic.Bool
