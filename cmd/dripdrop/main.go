@@ -1,0 +1,59 @@
+// Command dripdrop is the project's one binary. Subcommands:
+//
+//	dripdrop demo      two ZMTP engines talking over loopback TCP
+//
+// More (cat, bench, proxy, keygen) arrive with the socket layer.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "dripdrop:", err)
+		return 1
+	}
+}
+
+const usage = `usage: dripdrop COMMAND [flags]
+
+commands:
+  demo    run two ZMTP engines over loopback TCP and show the handshake`
+
+// run is the whole program, minus process setup, so tests can call it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w\n%s", errUsage, usage)
+	}
+	switch args[0] {
+	case "demo":
+		return runDemo(ctx, args[1:], stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("%w: unknown command %q\n%s", errUsage, args[0], usage)
+	}
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"demo"}, nil, &out, &out); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		`server sees a DEALER with Identity "dealer-1"`,
+		`User-Id "admin"`,
+		`server received 3 frames: "ping" | "" | <300 octets>`,
+		`client received 2 frames: "pong" | "from the router"`,
+		"peer sent ERROR: 400",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out bytes.Buffer
+	for _, args := range [][]string{nil, {"nope"}, {"demo", "-bogus"}} {
+		err := run(context.Background(), args, nil, &out, &out)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("run(%q) = %v, want a usage error", args, err)
+		}
+		if code := exitCode(err, &out); code != 2 {
+			t.Errorf("run(%q): exit %d, want 2", args, code)
+		}
+	}
+}
