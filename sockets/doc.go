@@ -1,0 +1,25 @@
+// Package sockets implements the ZeroMQ socket types (PAIR, PUB, SUB, XPUB,
+// XSUB, REQ, REP, DEALER, ROUTER, PUSH, PULL) over tcp, ipc and inproc, with
+// libzmq's routing rules: load balancing to peers with room, fair queuing
+// from peers, per-subscriber high-water marks, counted prefix
+// subscriptions, REQ/REP envelopes and ROUTER identities.
+//
+// Every method of a *Socket is safe to call from many goroutines (unlike
+// libzmq). Send and Recv take a context: its deadline is the timeout, and a
+// timeout never closes the socket.
+//
+//	pull, _ := sockets.New(sockets.PULL)
+//	defer pull.Close()
+//	_ = pull.Bind("tcp://127.0.0.1:0")
+//	push, _ := sockets.New(sockets.PUSH)
+//	defer push.Close()
+//	_ = push.Connect(pull.Endpoints()[0]) // asynchronous: returns at once
+//	_ = push.Send(ctx, sockets.NewMsg([]byte("hello")))
+//	msg, _ := pull.Recv(ctx)
+//
+// Each connection has one reader and one writer goroutine. The writer drains
+// its peer's queue in batches and flushes only when the queue is empty; a
+// connection still in its handshake has no queue, identity or place in
+// load balancing. See DEVIATIONS.md for where behaviour differs from libzmq
+// or the RFCs.
+package sockets

@@ -1,0 +1,104 @@
+package sockets
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+)
+
+// routerSocket routes each outgoing message by its first frame, the peer's
+// identity, and prefixes each incoming message with it (RFC 28).
+type routerSocket struct {
+	base
+	mu     sync.Mutex
+	byID   map[string]*pipe
+	nextID uint32
+}
+
+func newRouterSocket(s *Socket) *routerSocket {
+	return &routerSocket{base: base{s: s}, byID: make(map[string]*pipe), nextID: 1}
+}
+
+// admit gives the peer its routing identity: the one it announced, or a
+// generated one (0x00 + a 32-bit counter, as libzmq). A duplicate takes over
+// with RouterHandover and is refused otherwise, never silently blackholed.
+func (r *routerSocket) admit(p *pipe) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id := p.info.Identity
+	if len(id) == 0 {
+		id = make([]byte, 5)
+		binary.BigEndian.PutUint32(id[1:], r.nextID)
+		r.nextID++
+	}
+	if old, dup := r.byID[string(id)]; dup && old != p {
+		if !r.s.opts.routerHandover {
+			return fmt.Errorf("%w: identity %q is already in use", ErrState, id)
+		}
+		old.kill()
+		delete(r.byID, string(id))
+	}
+	p.identity = id
+	r.byID[string(id)] = p
+	return nil
+}
+
+func (r *routerSocket) forget(p *pipe) {
+	r.mu.Lock()
+	if r.byID[string(p.identity)] == p {
+		delete(r.byID, string(p.identity))
+	}
+	r.mu.Unlock()
+}
+
+func (r *routerSocket) pipeDisconnected(p *pipe) { r.forget(p) }
+func (r *routerSocket) pipeRemoved(p *pipe)      { r.forget(p) }
+
+func (r *routerSocket) recv(ctx context.Context) (Msg, error) {
+	m, err := r.s.in.pop(ctx, r.s.done)
+	if err != nil {
+		return Msg{}, err
+	}
+	frames := make([][]byte, 0, 1+len(m.frames))
+	frames = append(append(frames, m.p.identity), m.frames...)
+	return Msg{Frames: frames, Peer: m.p.info}, nil
+}
+
+// send routes by the first frame. An unknown identity or a full peer drops
+// the message, or, with RouterMandatory, fails with ErrHostUnreachable or
+// waits for room until ctx ends (then ErrWouldBlock). It never blocks
+// otherwise (RFC 28 O3, O4).
+func (r *routerSocket) send(ctx context.Context, m Msg) error {
+	if len(m.Frames) < 2 {
+		return invalid("ROUTER needs an identity frame and at least one more")
+	}
+	id, rest := m.Frames[0], m.Frames[1:]
+	mandatory := r.s.opts.routerMandatory
+	for {
+		c := r.s.sendSig.C()
+		r.mu.Lock()
+		p := r.byID[string(id)]
+		r.mu.Unlock()
+		if p == nil {
+			if mandatory {
+				return fmt.Errorf("%w: %q", ErrHostUnreachable, id)
+			}
+			r.s.stats.dropped.Add(1)
+			return nil
+		}
+		if p.tryPush(outMsg{frames: rest}) {
+			return nil
+		}
+		if !mandatory {
+			r.s.stats.dropped.Add(1)
+			return nil
+		}
+		if err := r.s.waitForRoom(ctx, c); err != nil {
+			if err == ErrClosed {
+				return err
+			}
+			return fmt.Errorf("%w: %w", ErrWouldBlock, err)
+		}
+	}
+}
