@@ -1,8 +1,7 @@
 // Command dripdrop is the project's one binary. Subcommands:
 //
+//	dripdrop cat       a socket on stdin and stdout
 //	dripdrop demo      two ZMTP engines talking over loopback TCP
-//
-// More (cat, bench, proxy, keygen) arrive with the socket layer.
 package main
 
 import (
@@ -40,6 +39,7 @@ func exitCode(err error, stderr io.Writer) int {
 const usage = `usage: dripdrop COMMAND [flags]
 
 commands:
+  cat     move messages between a socket and stdin/stdout (dripdrop cat -h)
   demo    run two ZMTP engines over loopback TCP and show the handshake`
 
 // run is the whole program, minus process setup, so tests can call it.
@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fmt.Errorf("%w\n%s", errUsage, usage)
 	}
 	switch args[0] {
+	case "cat":
+		return runCat(ctx, args[1:], stdin, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout)
 	case "help", "-h", "-help", "--help":
