@@ -2,7 +2,6 @@ package sockets
 
 import (
 	"sync"
-	"sync/atomic"
 )
 
 // outKind says what an outbound queue entry is.
@@ -34,7 +33,6 @@ type pipe struct {
 	// routing code under s.mu.
 	identity []byte    // routing identity (ROUTER)
 	info     *PeerInfo // metadata of the current connection
-	attached bool      // part of the socket's routing (s.pipes)
 
 	mu        sync.Mutex
 	out       []outMsg // queued, not yet taken by the writer
@@ -52,8 +50,6 @@ type pipe struct {
 
 	// Matching state for PUB fan-out, guarded by the PUB's lock.
 	mark uint64
-
-	dropped atomic.Uint64
 }
 
 func newPipe(s *Socket, endpoint string, bindSide bool) *pipe {

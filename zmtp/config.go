@@ -22,8 +22,8 @@ type Config struct {
 	// Mechanism secures the connection. Default: Null{}.
 	Mechanism Mechanism
 	// Authenticator, when set, is consulted by server-side mechanisms (and
-	// by NULL) before the handshake completes. PLAIN and CURVE servers
-	// refuse every peer without one.
+	// by NULL) before the handshake completes. A PLAIN server refuses every
+	// peer without one; NULL and CURVE let every peer in.
 	Authenticator Authenticator
 	// Domain is passed to the Authenticator (the ZAP domain). Default "".
 	Domain string

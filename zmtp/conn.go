@@ -43,7 +43,8 @@ type Conn struct {
 	closeOnce sync.Once
 	closing   chan struct{}
 	closeMu   sync.Mutex
-	closeErr  error // why the connection ended, first cause wins
+	closeErr  error       // why the connection ended, first cause wins
+	failed    atomic.Bool // closeErr is set: reads fail at once
 	hbDone    chan struct{}
 }
 
@@ -105,6 +106,9 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // are owned by the caller. It must not be called from two goroutines at
 // once. Errors are final: the connection is unusable afterwards.
 func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
+	if c.failed.Load() {
+		return dst, c.Err()
+	}
 	first := len(dst)
 	var total int64
 	for {
@@ -117,6 +121,9 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 		}
 		flags, size, err := c.rd.readHeader(limit)
 		if err != nil {
+			if len(dst) > first {
+				err = noEOF(err) // the peer left in the middle of a message
+			}
 			return dst[:first], c.readErr(err)
 		}
 		c.rxFrames.Add(1)
@@ -129,8 +136,10 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 		}
 		var body []byte
 		if c.cipher != nil {
-			if flags&FlagCommand == 0 {
-				return dst[:first], c.readErr(fmt.Errorf("%w: clear frame on an encrypted connection", ErrProtocol))
+			// libzmq sends MESSAGE as a single data frame (flags 0), the
+			// RFC as a command frame: take either, never with MORE.
+			if flags&FlagMore != 0 {
+				return dst[:first], c.readErr(fmt.Errorf("%w: encrypted frame with MORE set", ErrProtocol))
 			}
 			if body, err = c.rd.readBody(size, false); err != nil {
 				return dst[:first], c.readErr(err)
@@ -215,6 +224,7 @@ func (c *Conn) readErr(err error) error {
 		err = fmt.Errorf("%w: no traffic within the peer's PING TTL", ErrHeartbeatTimeout)
 	}
 	c.closeErr = err
+	c.failed.Store(true)
 	return err
 }
 
@@ -312,7 +322,8 @@ func (c *Conn) writeFrameLocked(flags byte, body []byte) error {
 		return err
 	}
 	c.sealed = sealed
-	return c.wr.writeFrame(FlagCommand, sealed)
+	// Sent as libzmq sends it: one data frame with no flags.
+	return c.wr.writeFrame(0, sealed)
 }
 
 // writeCommandLocked writes a command given its body (name length, name,
@@ -395,6 +406,7 @@ func (c *Conn) closeWith(cause error) error {
 				c.closeErr = ErrClosed
 			}
 		}
+		c.failed.Store(true)
 		c.closeMu.Unlock()
 		close(c.closing)
 		c.nc.Close()

@@ -41,8 +41,15 @@ func Handshake(ctx context.Context, nc net.Conn, cfg Config) (*Conn, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
 	err := c.handshake(ctx)
-	if !stop() && err != nil {
-		err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+	if !stop() {
+		// The context ended and its AfterFunc may still be about to expire
+		// the deadline: even a handshake that got through cannot be handed
+		// over, as its Conn could fail on the first read.
+		if err == nil {
+			err = context.Cause(ctx)
+		} else {
+			err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+		}
 	} else if errors.Is(err, os.ErrDeadlineExceeded) {
 		err = fmt.Errorf("%w after %v", ErrHandshakeTimeout, timeout)
 	}
@@ -135,8 +142,37 @@ func greetingErr(err error) error {
 	return fmt.Errorf("reading greeting: %w", noEOF(err))
 }
 
-// acceptPeerMetadata checks what the peer announced and keeps it.
+// acceptPeerMetadata keeps what the peer announced, checking it unless
+// the mechanism already did (AcceptPeerMetadata).
 func (c *Conn) acceptPeerMetadata(hs *HandshakeIO) error {
+	if !hs.checked {
+		if err := hs.checkPeerMetadata(); err != nil {
+			return err
+		}
+	}
+	c.peerType = hs.peerType
+	c.peerMeta = hs.PeerMetadata
+	c.userID = hs.UserID
+	c.authMeta = hs.AuthMetadata
+	return nil
+}
+
+// AcceptPeerMetadata parses the properties of the peer's READY or INITIATE
+// into PeerMetadata and checks them: exactly one Socket-Type that can talk
+// to ours, and an Identity of at most 255 octets. A refused peer is sent an
+// ERROR. Server mechanisms call it before they send READY, so that READY
+// never goes to a peer about to be refused.
+func (hs *HandshakeIO) AcceptPeerMetadata(data []byte) error {
+	md, err := ParseMetadata(data)
+	if err != nil {
+		hs.SendError("malformed metadata")
+		return err
+	}
+	hs.PeerMetadata = md
+	return hs.checkPeerMetadata()
+}
+
+func (hs *HandshakeIO) checkPeerMetadata() error {
 	var st []byte
 	seen := 0
 	for _, p := range hs.PeerMetadata {
@@ -150,18 +186,16 @@ func (c *Conn) acceptPeerMetadata(hs *HandshakeIO) error {
 		return fmt.Errorf("%w: peer sent %d Socket-Type properties", ErrSocketType, seen)
 	}
 	peerType := SocketType(st)
-	if !c.cfg.SocketType.Compatible(peerType) {
+	if !hs.cfg.SocketType.Compatible(peerType) {
 		hs.SendError("invalid socket type")
-		return fmt.Errorf("%w: %s cannot talk to %s", ErrSocketType, c.cfg.SocketType, truncate(st))
+		return fmt.Errorf("%w: %s cannot talk to %s", ErrSocketType, hs.cfg.SocketType, truncate(st))
 	}
 	if id, ok := hs.PeerMetadata.Get(PropIdentity); ok && len(id) > 255 {
 		hs.SendError("invalid Identity")
 		return malformed("peer identity of %d octets", len(id))
 	}
-	c.peerType = peerType
-	c.peerMeta = hs.PeerMetadata
-	c.userID = hs.UserID
-	c.authMeta = hs.AuthMetadata
+	hs.peerType = peerType
+	hs.checked = true
 	return nil
 }
 

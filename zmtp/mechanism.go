@@ -2,7 +2,9 @@ package zmtp
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 )
 
 // Mechanism is a ZMTP security mechanism: NULL and PLAIN here, CURVE in
@@ -23,14 +25,15 @@ type Mechanism interface {
 }
 
 // Cipher protects message traffic after an encrypting handshake (CURVE).
-// Each frame of a message travels as one command frame whose body Seal
-// produces and Open reverses. A Cipher is used by one reader and one writer
+// Each frame of a message travels as one frame (a data frame with no
+// flags, as libzmq sends CURVE MESSAGEs) whose body Seal produces and Open
+// reverses; the frame's own flags travel inside. A Cipher is used by one reader and one writer
 // goroutine at once: sealing and opening must not share mutable state.
 type Cipher interface {
-	// Seal appends the body of the command frame that carries one frame
-	// with the given flags (FlagMore, FlagCommand) and payload.
+	// Seal appends the body of the frame that carries one frame with the
+	// given flags (FlagMore, FlagCommand) and payload.
 	Seal(dst []byte, flags byte, payload []byte) ([]byte, error)
-	// Open returns the flags and payload carried by a command frame body.
+	// Open returns the flags and payload carried by a frame body.
 	// The payload may alias body.
 	Open(body []byte) (flags byte, payload []byte, err error)
 }
@@ -47,8 +50,10 @@ type HandshakeIO struct {
 	UserID       string
 	AuthMetadata Metadata
 
-	c   *Conn
-	cfg *Config
+	c        *Conn
+	cfg      *Config
+	peerType SocketType
+	checked  bool // PeerMetadata has passed checkPeerMetadata
 }
 
 // ReadCommand reads the next command frame. An ERROR command comes back as
@@ -98,12 +103,43 @@ func (hs *HandshakeIO) WriteCommand(name string, parts ...[]byte) error {
 	return hs.WriteFrame(AppendCommand(nil, name, parts...))
 }
 
-// WriteFrame sends an encoded frame and flushes it.
+// WriteFrame sends an encoded frame and flushes it. When the write fails
+// because the peer has already refused us and closed, the peer's ERROR,
+// if it arrived, is returned instead of the write error: it is the reason.
 func (hs *HandshakeIO) WriteFrame(frame []byte) error {
-	if err := hs.c.wr.writeRaw(frame); err != nil {
-		return err
+	err := hs.c.wr.writeRaw(frame)
+	if err == nil {
+		err = hs.c.wr.flush()
 	}
-	return hs.c.wr.flush()
+	if err != nil {
+		if pe := hs.peerErrorAfterWriteFailure(); pe != nil {
+			return pe
+		}
+	}
+	return err
+}
+
+// peerErrorGrace bounds how long a failed handshake write waits for the
+// ERROR that may explain it.
+const peerErrorGrace = 50 * time.Millisecond
+
+// peerErrorAfterWriteFailure reads what the peer sent before it went away,
+// briefly, and returns its ERROR command if there is one.
+func (hs *HandshakeIO) peerErrorAfterWriteFailure() error {
+	if hs.c.rd.buffered() == 0 {
+		_ = hs.c.nc.SetReadDeadline(time.Now().Add(peerErrorGrace))
+	}
+	for range 4 {
+		_, _, err := hs.ReadCommand()
+		var pe *PeerError
+		if errors.As(err, &pe) {
+			return pe
+		}
+		if err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // SendError sends an ERROR command with reason, best effort: a failure to
@@ -121,17 +157,19 @@ func (hs *HandshakeIO) RemoteAddr() string {
 }
 
 // Authenticate asks the configured Authenticator about a peer. When none is
-// configured it returns ok for NULL and refuses everything else. On refusal
+// configured it lets NULL and CURVE peers in (a CURVE client has proved it
+// knows the server's key, as with libzmq without a ZAP handler) and
+// refuses PLAIN ones, whose password nobody would check. On refusal
 // it sends the peer an ERROR whose reason is the status code, as libzmq
 // does, and returns an error wrapping ErrAuth.
 func (hs *HandshakeIO) Authenticate(ctx context.Context, r *AuthRequest) error {
 	auth := hs.cfg.Authenticator
 	if auth == nil {
-		if r.Mechanism == "NULL" {
+		if m := hs.Peer.Mechanism; m == "NULL" || m == "CURVE" {
 			return nil
 		}
 		hs.SendError(StatusInternal)
-		return fmt.Errorf("%w: %s server has no Authenticator", ErrAuth, r.Mechanism)
+		return fmt.Errorf("%w: %s server has no Authenticator", ErrAuth, hs.Peer.Mechanism)
 	}
 	r.Domain = hs.cfg.Domain
 	r.Address = hostOnly(hs.RemoteAddr())

@@ -59,11 +59,18 @@ func AppendMetadata(b []byte, m Metadata) []byte {
 	return b
 }
 
-// Validate reports whether m can be encoded.
+// Validate reports whether m can be encoded and would be accepted by a
+// conforming peer: names of 1-255 octets of ALPHA, DIGIT and "-_.+", values
+// of at most 2^31-1 octets.
 func (m Metadata) Validate() error {
 	for _, p := range m {
 		if len(p.Name) == 0 || len(p.Name) > 255 {
 			return malformed("property name of %d octets", len(p.Name))
+		}
+		for i := 0; i < len(p.Name); i++ {
+			if !isPropertyNameChar(p.Name[i]) {
+				return malformed("property name %q has octet %#02x", p.Name, p.Name[i])
+			}
 		}
 		if len(p.Value) > maxPropertyValue {
 			return malformed("property %q value of %d octets", p.Name, len(p.Value))

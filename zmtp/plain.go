@@ -77,7 +77,7 @@ func (PlainServer) Handshake(ctx context.Context, hs *HandshakeIO) (Cipher, erro
 	if data, err = hs.ExpectCommand(CmdInitiate); err != nil {
 		return nil, err
 	}
-	if hs.PeerMetadata, err = ParseMetadata(data); err != nil {
+	if err := hs.AcceptPeerMetadata(data); err != nil {
 		return nil, fmt.Errorf("INITIATE: %w", err)
 	}
 	if err := hs.WriteFrame(AppendReady(nil, hs.Local)); err != nil {
