@@ -39,6 +39,7 @@ func exitCode(err error, stderr io.Writer) int {
 const usage = `usage: dripdrop COMMAND [flags]
 
 commands:
+  bench   throughput and latency tests like libzmq's perf tools (dripdrop bench -h)
   cat     move messages between a socket and stdin/stdout (dripdrop cat -h)
   demo    run two ZMTP engines over loopback TCP and show the handshake`
 
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fmt.Errorf("%w\n%s", errUsage, usage)
 	}
 	switch args[0] {
+	case "bench":
+		return runBench(ctx, args[1:], stdin, stdout, stderr)
 	case "cat":
 		return runCat(ctx, args[1:], stdin, stdout, stderr)
 	case "demo":
