@@ -110,14 +110,15 @@ func (l *loadBalancer) remove(p *pipe) {
 	l.mu.Unlock()
 }
 
-// tryPush queues m on the next pipe with room, if any.
-func (l *loadBalancer) tryPush(m outMsg) *pipe {
+// tryPush queues m on the next pipe with room, if any, calling queued
+// (if set) with that pipe before its writer can see m.
+func (l *loadBalancer) tryPush(m outMsg, queued func(*pipe)) *pipe {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := len(l.pipes)
 	for i := 0; i < n; i++ {
 		j := (l.next + i) % n
-		if p := l.pipes[j]; p.tryPush(m) {
+		if p := l.pipes[j]; p.tryPushThen(m, queued) {
 			l.next = (j + 1) % n
 			return p
 		}
@@ -128,12 +129,17 @@ func (l *loadBalancer) tryPush(m outMsg) *pipe {
 // push queues m on the next pipe with room, waiting for one while ctx
 // allows. It never drops (RFC 28 D5, RFC 30 L2).
 func (l *loadBalancer) push(ctx context.Context, m outMsg) (*pipe, error) {
+	return l.pushThen(ctx, m, nil)
+}
+
+// pushThen is push, calling queued as tryPush does.
+func (l *loadBalancer) pushThen(ctx context.Context, m outMsg, queued func(*pipe)) (*pipe, error) {
 	for {
-		if p := l.tryPush(m); p != nil {
+		if p := l.tryPush(m, queued); p != nil {
 			return p, nil
 		}
 		c := l.s.sendSig.C()
-		if p := l.tryPush(m); p != nil {
+		if p := l.tryPush(m, queued); p != nil {
 			return p, nil
 		}
 		if err := l.s.waitForRoom(ctx, c); err != nil {

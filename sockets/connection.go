@@ -14,6 +14,58 @@ type admitter interface {
 	admit(p *pipe) error
 }
 
+// claimer is implemented by types that take a limited number of peers
+// (PAIR: one). A connection claims its place during the handshake, before
+// READY goes out, so that a peer turned away learns it from an ERROR
+// (status 300: try again later) instead of believing itself connected and
+// writing its queue into a connection about to be closed.
+type claimer interface {
+	claim(c *claim) bool
+	unclaim(c *claim)
+}
+
+// claim stands for one connection in a claimer's bookkeeping. It is
+// compared by address, so it must not be zero-sized (pointers to
+// zero-sized values may all be equal).
+type claim struct{ _ byte }
+
+// handshakeConfig is the handshake configuration of one new connection.
+// For a claimer, the connection claims its place in the authentication
+// step, after the application's own authenticator (if any) has let it in.
+func (s *Socket) handshakeConfig(c *claim) zmtp.Config {
+	cfg := s.zmtpConfig()
+	cl, ok := s.beh.(claimer)
+	if !ok {
+		return cfg
+	}
+	user := cfg.Authenticator
+	cfg.Authenticator = zmtp.AuthenticatorFunc(func(ctx context.Context, r *zmtp.AuthRequest) (zmtp.AuthResult, error) {
+		res := zmtp.AuthResult{Status: zmtp.StatusOK}
+		switch {
+		case user != nil:
+			var err error
+			if res, err = user.Authenticate(ctx, r); err != nil || res.Status != zmtp.StatusOK {
+				return res, err
+			}
+		case r.Mechanism != "NULL" && r.Mechanism != "CURVE":
+			// What zmtp does for a PLAIN server with no authenticator.
+			return zmtp.AuthResult{Status: zmtp.StatusInternal, StatusText: "no authenticator"}, nil
+		}
+		if !cl.claim(c) {
+			return zmtp.AuthResult{Status: zmtp.StatusTemporary, StatusText: s.typ.String() + " already has a peer"}, nil
+		}
+		return res, nil
+	})
+	return cfg
+}
+
+// unclaim gives up a connection's claim, if the socket keeps any.
+func (s *Socket) unclaim(c *claim) {
+	if cl, ok := s.beh.(claimer); ok {
+		cl.unclaim(c)
+	}
+}
+
 // peerInfo describes a handshaken connection.
 func peerInfo(zc *zmtp.Conn) *PeerInfo {
 	meta := slices.Concat(zc.PeerMetadata(), zc.AuthMetadata())
@@ -32,13 +84,15 @@ func peerInfo(zc *zmtp.Conn) *PeerInfo {
 	return info
 }
 
-// connect makes p's connection ready: it joins routing, unless the
-// behaviour refuses it.
-func (s *Socket) connectPipe(p *pipe, info *PeerInfo) error {
+// connectPipe makes p's connection ready: it joins routing, unless the
+// behaviour refuses it. c is the connection's claim (see claimer).
+func (s *Socket) connectPipe(p *pipe, info *PeerInfo, c *claim) error {
 	p.info = info
 	p.identity = info.Identity
+	p.claim = c
 	if a, ok := s.beh.(admitter); ok {
 		if err := a.admit(p); err != nil {
+			s.unclaim(c)
 			return err
 		}
 	}
@@ -55,6 +109,7 @@ func (s *Socket) disconnectPipe(p *pipe) {
 	p.connected = false
 	p.mu.Unlock()
 	s.beh.pipeDisconnected(p)
+	s.unclaim(p.claim)
 	if p.bindSide {
 		s.removePipe(p)
 	}

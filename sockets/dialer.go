@@ -131,8 +131,10 @@ func (d *dialer) connectNet() error {
 	}
 	peer := nc.RemoteAddr().String()
 	s.emit(EventConnected, d.endpoint, peer, nil)
-	zc, err := zmtp.Handshake(d.ctx, nc, s.zmtpConfig())
+	c := new(claim)
+	zc, err := zmtp.Handshake(d.ctx, nc, s.handshakeConfig(c))
 	if err != nil {
+		s.unclaim(c)
 		s.emit(EventHandshakeFailed, d.endpoint, peer, err)
 		var pe *zmtp.PeerError
 		if errors.As(err, &pe) && pe.Reason != zmtp.StatusTemporary {
@@ -140,7 +142,7 @@ func (d *dialer) connectNet() error {
 		}
 		return err
 	}
-	if err := s.connectPipe(d.p, peerInfo(zc)); err != nil {
+	if err := s.connectPipe(d.p, peerInfo(zc), c); err != nil {
 		zc.Close()
 		s.emit(EventHandshakeFailed, d.endpoint, peer, err)
 		return err

@@ -4,15 +4,20 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/dripdrop-go/dripdrop/zmtp"
 )
 
-// The inproc registry: bound names and a signal for connects that wait
-// for their binder (connect before bind works, as in libzmq).
+// The inproc registry: bound names, and the dialers waiting for a name to
+// be bound (connect before bind works, as in libzmq). Each waiter brings
+// its own channel and takes it away when it stops waiting, so the registry
+// holds no channel of a caller that has gone (a synctest bubble's
+// channels must not outlive it).
 var inproc = struct {
 	mu      sync.Mutex
 	names   map[string]*listener
-	changed signal
-}{names: make(map[string]*listener)}
+	waiters map[string]map[chan struct{}]struct{}
+}{names: make(map[string]*listener), waiters: make(map[string]map[chan struct{}]struct{})}
 
 func inprocRegister(name string, l *listener) error {
 	inproc.mu.Lock()
@@ -21,7 +26,10 @@ func inprocRegister(name string, l *listener) error {
 		return fmt.Errorf("%w: inproc://%s is already bound", ErrAddrInUse, name)
 	}
 	inproc.names[name] = l
-	inproc.changed.Notify()
+	for c := range inproc.waiters[name] {
+		close(c)
+	}
+	delete(inproc.waiters, name)
 	return nil
 }
 
@@ -33,10 +41,35 @@ func inprocUnregister(name string, l *listener) {
 	}
 }
 
-func inprocLookup(name string) *listener {
-	inproc.mu.Lock()
-	defer inproc.mu.Unlock()
-	return inproc.names[name]
+// inprocWait returns the listener bound to name, waiting for one until ctx
+// ends.
+func inprocWait(ctx context.Context, name string) (*listener, error) {
+	for {
+		inproc.mu.Lock()
+		if l := inproc.names[name]; l != nil {
+			inproc.mu.Unlock()
+			return l, nil
+		}
+		c := make(chan struct{})
+		if inproc.waiters[name] == nil {
+			inproc.waiters[name] = make(map[chan struct{}]struct{})
+		}
+		inproc.waiters[name][c] = struct{}{}
+		inproc.mu.Unlock()
+		select {
+		case <-c:
+		case <-ctx.Done():
+			inproc.mu.Lock()
+			if w := inproc.waiters[name]; w != nil {
+				delete(w, c)
+				if len(w) == 0 {
+					delete(inproc.waiters, name)
+				}
+			}
+			inproc.mu.Unlock()
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // connectInproc waits for the name to be bound, joins a pipe on each
@@ -45,41 +78,39 @@ func inprocLookup(name string) *listener {
 func (d *dialer) connectInproc() error {
 	s := d.s
 	name := d.ep.Address
-	var l *listener
-	for {
-		c := inproc.changed.C()
-		if l = inprocLookup(name); l != nil {
-			break
-		}
-		select {
-		case <-c:
-		case <-d.ctx.Done():
-			return d.ctx.Err()
-		}
+	l, err := inprocWait(d.ctx, name)
+	if err != nil {
+		return err
 	}
 	peer := l.s
-	if !s.typ.zmtp().Compatible(peer.typ.zmtp()) {
-		err := fmt.Errorf("%w: %s cannot talk to %s", ErrInvalid, s.typ, peer.typ)
+	s.emit(EventConnected, d.endpoint, "inproc", nil)
+	peer.emit(EventAccepted, l.endpoint, "inproc", nil)
+	// Both sides learn of a refusal, as over the network.
+	refused := func(err error) {
 		s.emit(EventHandshakeFailed, d.endpoint, "inproc", err)
+		peer.emit(EventHandshakeFailed, l.endpoint, "inproc", err)
+	}
+	if !s.typ.zmtp().Compatible(peer.typ.zmtp()) {
+		err := fmt.Errorf("%w: %s cannot talk to %s", zmtp.ErrSocketType, s.typ, peer.typ)
+		refused(err)
 		return fmt.Errorf("%w: %w", errPeerRefused, err)
 	}
-	s.emit(EventConnected, d.endpoint, "inproc", nil)
 	pp := newPipe(peer, l.endpoint, true)
 	if !peer.addPipe(pp) {
 		return ErrClosed
 	}
-	if err := peer.connectPipe(pp, &PeerInfo{SocketType: s.typ.String(), Identity: s.opts.identity, PeerAddress: "inproc"}); err != nil {
+	if err := peer.connectPipe(pp, &PeerInfo{SocketType: s.typ.String(), Identity: s.opts.identity, PeerAddress: "inproc"}, new(claim)); err != nil {
 		peer.removePipe(pp)
-		s.emit(EventHandshakeFailed, d.endpoint, "inproc", err)
+		refused(err)
 		return err
 	}
-	if err := s.connectPipe(d.p, &PeerInfo{SocketType: peer.typ.String(), Identity: peer.opts.identity, PeerAddress: "inproc"}); err != nil {
+	if err := s.connectPipe(d.p, &PeerInfo{SocketType: peer.typ.String(), Identity: peer.opts.identity, PeerAddress: "inproc"}, new(claim)); err != nil {
 		peer.disconnectPipe(pp)
-		s.emit(EventHandshakeFailed, d.endpoint, "inproc", err)
+		refused(err)
 		return err
 	}
-	peer.emit(EventAccepted, l.endpoint, "inproc", nil)
 	s.emit(EventHandshakeSucceeded, d.endpoint, "inproc", nil)
+	peer.emit(EventHandshakeSucceeded, l.endpoint, "inproc", nil)
 
 	ctx, cancel := context.WithCancel(d.ctx)
 	stop := context.AfterFunc(l.ctx, cancel)
@@ -107,11 +138,23 @@ func (d *dialer) connectInproc() error {
 
 // pump moves messages from one socket's pipe into the other socket's
 // inbound side, in batches. It is the inproc counterpart of a connection's
-// writer and reader together.
+// writer and reader together. It takes from the sender's queue only what
+// the receiver has room for, so that a pipe holds exactly the send plus
+// the receive high-water mark (libzmq's inproc sum), and what is still
+// queued when the connection ends stays in the sender's queue.
 func pump(ctx context.Context, from *pipe, to *Socket, toPipe *pipe) {
 	batch := make([]outMsg, 0, 64)
 	for {
-		batch = from.take(batch[:0])
+		room := to.in.room(toPipe)
+		if room == 0 {
+			select {
+			case <-toPipe.inSpace:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		batch = from.takeN(batch[:0], room)
 		if len(batch) == 0 {
 			select {
 			case <-from.wake:
@@ -120,7 +163,7 @@ func pump(ctx context.Context, from *pipe, to *Socket, toPipe *pipe) {
 				return
 			}
 		}
-		for _, m := range batch {
+		for i, m := range batch {
 			frames := m.frames
 			switch m.kind {
 			case outSubscribe, outUnsubscribe:
@@ -132,8 +175,13 @@ func pump(ctx context.Context, from *pipe, to *Socket, toPipe *pipe) {
 				frames = [][]byte{sub}
 			}
 			if !to.beh.inbound(ctx, toPipe, frames) {
+				// The receiver is closing: nothing of the rest was
+				// delivered.
+				from.putBack(batch[i:])
 				clear(batch)
-				from.written(false)
+				if from.written(false) {
+					from.s.sendSig.Notify()
+				}
 				return
 			}
 		}

@@ -193,17 +193,20 @@ func isTemporaryAcceptErr(err error) bool {
 func (l *listener) handle(nc net.Conn) {
 	s := l.s
 	peer := nc.RemoteAddr().String()
-	zc, err := zmtp.Handshake(l.ctx, nc, s.zmtpConfig())
+	c := new(claim)
+	zc, err := zmtp.Handshake(l.ctx, nc, s.handshakeConfig(c))
 	if err != nil {
+		s.unclaim(c)
 		s.emit(EventHandshakeFailed, l.endpoint, peer, err)
 		return
 	}
 	p := newPipe(s, l.endpoint, true)
 	if !s.addPipe(p) {
+		s.unclaim(c)
 		zc.Close()
 		return
 	}
-	if err := s.connectPipe(p, peerInfo(zc)); err != nil {
+	if err := s.connectPipe(p, peerInfo(zc), c); err != nil {
 		zc.Close()
 		s.removePipe(p)
 		s.emit(EventHandshakeFailed, l.endpoint, peer, err)

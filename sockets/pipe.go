@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"math"
 	"sync"
 )
 
@@ -33,9 +34,10 @@ type pipe struct {
 	// routing code under s.mu.
 	identity []byte    // routing identity (ROUTER)
 	info     *PeerInfo // metadata of the current connection
+	claim    *claim    // the current connection's claim (claimer types)
 
 	mu        sync.Mutex
-	out       []outMsg // queued, not yet taken by the writer
+	out       outQueue // queued, not yet taken by the writer
 	inflight  int      // taken by the writer, not yet written
 	hwm       int      // 0: unlimited
 	connected bool     // a writer is running
@@ -44,8 +46,8 @@ type pipe struct {
 	wake      kick     // wakes the writer
 	idle      signal   // notified when the queue empties and is flushed
 
-	// Inbound accounting, guarded by s.in.mu.
-	inCount int
+	// Inbound queue, guarded by s.in.mu.
+	in      inQueue
 	inSpace kick // wakes the reader blocked at the receive HWM
 
 	// Matching state for PUB fan-out, guarded by the PUB's lock.
@@ -64,19 +66,32 @@ func newPipe(s *Socket, endpoint string, bindSide bool) *pipe {
 	}
 }
 
-// hasRoom reports whether one more message fits. Called with p.mu held.
-func (p *pipe) hasRoomLocked() bool {
-	return !p.closed && (p.hwm == 0 || len(p.out)+p.inflight < p.hwm)
-}
-
 // tryPush queues a message if there is room; it never blocks.
-func (p *pipe) tryPush(m outMsg) bool {
+func (p *pipe) tryPush(m outMsg) bool { return p.tryPushThen(m, nil) }
+
+// tryPushThen is tryPush, calling queued (if set) once the message is sure
+// to be queued but before the writer can see it.
+func (p *pipe) tryPushThen(m outMsg, queued func(*pipe)) bool {
 	p.mu.Lock()
-	if !p.hasRoomLocked() {
+	if p.closed || (!p.s.opts.conflate && p.hwm != 0 && p.out.len()+p.inflight >= p.hwm) {
 		p.mu.Unlock()
 		return false
 	}
-	p.out = append(p.out, m)
+	if queued != nil {
+		queued(p)
+	}
+	if p.s.opts.conflate {
+		// Only the newest message waits (libzmq's ZMQ_CONFLATE);
+		// subscriptions queued with it are kept.
+		var keep []outMsg
+		for _, o := range p.out.items() {
+			if o.kind != outMessage {
+				keep = append(keep, o)
+			}
+		}
+		p.out.set(keep)
+	}
+	p.out.push(m)
 	p.mu.Unlock()
 	p.wake.poke()
 	return true
@@ -90,30 +105,46 @@ func (p *pipe) forcePush(m outMsg) bool {
 		p.mu.Unlock()
 		return false
 	}
-	p.out = append(p.out, m)
+	p.out.push(m)
 	p.mu.Unlock()
 	p.wake.poke()
 	return true
 }
 
 // take moves every queued message into batch for the writer.
-func (p *pipe) take(batch []outMsg) []outMsg {
+func (p *pipe) take(batch []outMsg) []outMsg { return p.takeN(batch, math.MaxInt) }
+
+// takeN moves up to n queued messages into batch.
+func (p *pipe) takeN(batch []outMsg, n int) []outMsg {
 	p.mu.Lock()
-	batch = append(batch, p.out...)
-	clear(p.out)
-	p.out = p.out[:0]
+	batch = p.out.take(batch, n)
 	p.inflight = len(batch)
 	p.mu.Unlock()
 	return batch
+}
+
+// putBack returns messages taken but not delivered to the front of the
+// queue, in order: an inproc connection that ends has written nothing of
+// them, so a connect-side pipe keeps them for its next peer.
+func (p *pipe) putBack(ms []outMsg) {
+	if len(ms) == 0 {
+		return
+	}
+	p.mu.Lock()
+	if !p.closed {
+		out := make([]outMsg, 0, len(ms)+p.out.len())
+		p.out.set(append(append(out, ms...), p.out.items()...))
+	}
+	p.mu.Unlock()
 }
 
 // written tells the pipe the writer finished its batch. It reports whether
 // senders may have been waiting for room.
 func (p *pipe) written(flushed bool) (wasFull bool) {
 	p.mu.Lock()
-	wasFull = p.hwm != 0 && len(p.out)+p.inflight >= p.hwm
+	wasFull = p.hwm != 0 && p.out.len()+p.inflight >= p.hwm
 	p.inflight = 0
-	empty := len(p.out) == 0
+	empty := p.out.len() == 0
 	p.mu.Unlock()
 	if empty && flushed {
 		p.idle.Notify()
@@ -125,14 +156,13 @@ func (p *pipe) written(flushed bool) (wasFull bool) {
 func (p *pipe) pending() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.out) + p.inflight
+	return p.out.len() + p.inflight
 }
 
 // drop discards every queued message.
 func (p *pipe) drop() {
 	p.mu.Lock()
-	clear(p.out)
-	p.out = p.out[:0]
+	p.out.reset()
 	p.mu.Unlock()
 	p.idle.Notify()
 }

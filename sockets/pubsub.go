@@ -198,7 +198,7 @@ func (ps *pubSocket) pipeDisconnected(p *pipe) {
 	slices.Sort(gone)
 	for _, topic := range gone {
 		msg := append([]byte{0}, topic...)
-		ps.s.in.push(ps.s.ctx, p, [][]byte{msg})
+		ps.s.in.forcePush(p, [][]byte{msg})
 	}
 }
 
@@ -268,16 +268,16 @@ func (ss *subSocket) pipeConnected(p *pipe) {
 	}
 	slices.Sort(topics)
 	p.mu.Lock()
-	fresh := make([]outMsg, 0, len(topics)+len(p.out))
+	fresh := make([]outMsg, 0, len(topics)+p.out.len())
 	for _, t := range topics {
 		fresh = append(fresh, outMsg{frames: [][]byte{[]byte(t)}, kind: outSubscribe})
 	}
-	for _, m := range p.out {
+	for _, m := range p.out.items() {
 		if m.kind == outMessage {
 			fresh = append(fresh, m)
 		}
 	}
-	p.out = fresh
+	p.out.set(fresh)
 	p.mu.Unlock()
 }
 

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // reqSocket sends a request to one peer at a time, round-robin, and takes
 // the reply only from that peer (RFC 28). Requests and replies alternate.
+// What arrives from any other peer, or from that peer while no request
+// is out, is dropped on arrival (RFC 28 Q5).
 type reqSocket struct {
 	lbSocket
+	want    atomic.Pointer[pipe] // the peer whose reply is awaited; nil when idle
 	mu      sync.Mutex
 	waiting *pipe                   // the peer that got the request; nil when idle
 	lost    context.CancelCauseFunc // ends a Recv waiting on a peer that left
@@ -31,7 +35,9 @@ func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	}
 	frames := make([][]byte, 0, 1+len(m.Frames))
 	frames = append(append(frames, emptyFrame), m.Frames...)
-	p, err := r.lb.push(ctx, outMsg{frames: frames})
+	// The reply may come back before push returns: the peer is known to
+	// inbound from the moment the request is queued.
+	p, err := r.lb.pushThen(ctx, outMsg{frames: frames}, func(p *pipe) { r.want.Store(p) })
 	if err != nil {
 		return err
 	}
@@ -40,9 +46,20 @@ func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	return nil
 }
 
+// inbound keeps only what comes from the peer whose reply is awaited.
+func (r *reqSocket) inbound(ctx context.Context, p *pipe, frames [][]byte) bool {
+	if r.want.Load() != p {
+		return true
+	}
+	return r.s.in.push(ctx, p, frames)
+}
+
 func (r *reqSocket) recv(ctx context.Context) (Msg, error) {
 	r.recvMu.Lock()
 	defer r.recvMu.Unlock()
+	if r.s.isClosing() {
+		return Msg{}, ErrClosed
+	}
 	r.mu.Lock()
 	want, lostCtx := r.waiting, r.lostCtx
 	r.mu.Unlock()
@@ -56,22 +73,31 @@ func (r *reqSocket) recv(ctx context.Context) (Msg, error) {
 	for {
 		m, err := r.s.in.pop(ctx, r.s.done)
 		if err != nil {
+			if r.s.isClosing() {
+				// Close also removes the pipe, which fails the
+				// request: the socket closing is the reason.
+				return Msg{}, ErrClosed
+			}
 			if cause := context.Cause(ctx); errors.Is(cause, ErrPeerLost) {
-				r.idle()
+				r.idle(want)
 				return Msg{}, ErrPeerLost
 			}
 			return Msg{}, err
 		}
-		// A reply from another peer, or without the delimiter, is dropped.
+		// A reply without the delimiter is malformed and dropped.
 		if m.p != want || len(m.frames) < 1 || len(m.frames[0]) != 0 {
 			continue
 		}
-		r.idle()
+		r.idle(want)
 		return Msg{Frames: m.frames[1:], Peer: m.p.info}, nil
 	}
 }
 
-func (r *reqSocket) idle() {
+// idle ends the request to p: later messages from p are dropped on
+// arrival, and any that got in meanwhile are dropped now.
+func (r *reqSocket) idle(p *pipe) {
+	r.want.Store(nil)
+	r.s.in.purge(p)
 	r.mu.Lock()
 	r.waiting = nil
 	if r.lost != nil {

@@ -21,19 +21,28 @@ func newRouterSocket(s *Socket) *routerSocket {
 }
 
 // admit gives the peer its routing identity: the one it announced, or a
-// generated one (0x00 + a 32-bit counter, as libzmq). A duplicate takes over
-// with RouterHandover and is refused otherwise, never silently blackholed.
+// generated one (0x00 + a 32-bit counter, as libzmq; one in use is
+// skipped). A duplicate takes over with RouterHandover and is refused
+// otherwise, never silently blackholed. Identities starting with 0x00 are
+// reserved for generated ones (RFC 37): a peer may announce one that is
+// free, but never takes one over, so it cannot hijack an anonymous peer's
+// routing.
 func (r *routerSocket) admit(p *pipe) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id := p.info.Identity
 	if len(id) == 0 {
 		id = make([]byte, 5)
-		binary.BigEndian.PutUint32(id[1:], r.nextID)
-		r.nextID++
+		for {
+			binary.BigEndian.PutUint32(id[1:], r.nextID)
+			r.nextID++
+			if _, taken := r.byID[string(id)]; !taken {
+				break
+			}
+		}
 	}
 	if old, dup := r.byID[string(id)]; dup && old != p {
-		if !r.s.opts.routerHandover {
+		if !r.s.opts.routerHandover || id[0] == 0 {
 			return fmt.Errorf("%w: identity %q is already in use", ErrState, id)
 		}
 		old.kill()

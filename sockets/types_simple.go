@@ -3,6 +3,7 @@ package sockets
 import (
 	"context"
 	"fmt"
+	"sync"
 )
 
 // pushSocket sends round-robin to PULL peers with room and never receives
@@ -21,17 +22,36 @@ type pullSocket struct{ base }
 type dealerSocket struct{ lbSocket }
 
 // pairSocket talks to exactly one peer (RFC 31): a second connection is
-// refused while one is live.
-type pairSocket struct{ lbSocket }
+// refused while one is live, during its handshake where it can be
+// (claimer), after it otherwise (admitter).
+type pairSocket struct {
+	lbSocket
+	mu     sync.Mutex
+	holder *claim // the connection that has, or is about to have, the peer slot
+}
+
+func (ps *pairSocket) claim(c *claim) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.holder != nil && ps.holder != c {
+		return false
+	}
+	ps.holder = c
+	return true
+}
+
+func (ps *pairSocket) unclaim(c *claim) {
+	ps.mu.Lock()
+	if ps.holder == c {
+		ps.holder = nil
+	}
+	ps.mu.Unlock()
+}
 
 // admit refuses a second live peer (RFC 31 A1).
 func (ps *pairSocket) admit(p *pipe) error {
-	ps.s.mu.Lock()
-	defer ps.s.mu.Unlock()
-	for other := range ps.s.pipes {
-		if other != p && other.isConnected() {
-			return fmt.Errorf("%w: PAIR already has a peer", ErrState)
-		}
+	if !ps.claim(p.claim) {
+		return fmt.Errorf("%w: PAIR already has a peer", ErrState)
 	}
 	return nil
 }
