@@ -7,6 +7,7 @@ package curve
 
 import (
 	"bytes"
+	crand "crypto/rand"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -394,7 +395,7 @@ func (c *rawClient) initiate(md zmtp.Metadata, edit func(*initiateFields)) []byt
 	if edit != nil {
 		edit(f)
 	}
-	data, err := appendInitiate(nil, nil, f)
+	data, err := appendInitiate(nil, crand.Reader, f)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -456,4 +457,93 @@ func (c *rawClient) sealRaw(n uint64, plain []byte) []byte {
 // isClosedErr reports whether a read error means the other side closed.
 func isClosedErr(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe)
+}
+
+// rawServer is a CURVE server driven step by step.
+type rawServer struct {
+	*rawPeer
+	keys            KeyPair // S
+	transient       KeyPair // S'
+	clientTransient Key     // C'
+	shared          [32]byte
+	nonces          counter
+	peer            peerCounter
+	cipher          *cipher
+}
+
+func newRawServer(t testing.TB, nc net.Conn, keys KeyPair) *rawServer {
+	t.Helper()
+	tr, err := NewKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rawServer{rawPeer: newRawPeer(t, nc), keys: keys, transient: tr}
+}
+
+// hello reads and opens the client's HELLO.
+func (s *rawServer) hello() {
+	s.t.Helper()
+	ct, n, err := openHello(s.expect(cmdHello), &s.keys.Secret)
+	if err != nil {
+		s.t.Fatalf("raw server: %v", err)
+	}
+	s.clientTransient = ct
+	s.peer.accept(n)
+	box.Precompute(&s.shared, (*[32]byte)(&ct), (*[32]byte)(&s.transient.Secret))
+}
+
+// welcome builds a WELCOME's data; the cookie is 96 octets of noise, as
+// the client never looks inside it.
+func (s *rawServer) welcome() []byte {
+	s.t.Helper()
+	data, err := appendWelcome(nil, detRand(7), &s.clientTransient, &s.keys.Secret, &s.transient.Public, make([]byte, cookieSize))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return data
+}
+
+// initiate reads the INITIATE and returns the client's permanent key.
+func (s *rawServer) initiate() Key {
+	s.t.Helper()
+	data := s.expect(cmdInitiate)
+	n := binary.BigEndian.Uint64(data[cookieSize:])
+	ib, err := openInitiateBox(data, n, &s.shared)
+	if err != nil {
+		s.t.Fatalf("raw server: %v", err)
+	}
+	s.peer.accept(n)
+	return ib.clientKey
+}
+
+// ready builds a READY's data (with the next nonce) and sets up the
+// MESSAGE cipher.
+func (s *rawServer) ready(socketType zmtp.SocketType) []byte {
+	n, _ := s.nonces.take()
+	md := zmtp.AppendMetadata(nil, zmtp.Metadata{{Name: zmtp.PropSocketType, Value: []byte(socketType)}})
+	s.cipher = newCipher(&s.shared, prefixMsgS, prefixMsgC, s.nonces, s.peer)
+	return appendReady(nil, n, &s.shared, md)
+}
+
+// handshake runs the whole server handshake as socketType.
+func (s *rawServer) handshake(socketType zmtp.SocketType) {
+	s.t.Helper()
+	if _, err := s.greet(true); err != nil {
+		s.t.Fatalf("raw server: greeting: %v", err)
+	}
+	s.hello()
+	if err := s.writeCommand(cmdWelcome, s.welcome()); err != nil {
+		s.t.Fatal(err)
+	}
+	s.initiate()
+	if err := s.writeCommand(cmdReady, s.ready(socketType)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// sealRaw seals an arbitrary plaintext under short nonce n, server to
+// client.
+func (s *rawServer) sealRaw(n uint64, plain []byte) []byte {
+	body := append([]byte(messageHeader), binary.BigEndian.AppendUint64(nil, n)...)
+	return box.SealAfterPrecomputation(body, plain, shortNonce(prefixMsgS, n), &s.shared)
 }

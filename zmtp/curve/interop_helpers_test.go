@@ -194,3 +194,14 @@ func waitUntil(t testing.TB, what string, cond func() (bool, error)) {
 		<-tick.C
 	}
 }
+
+// dialTCP connects to addr; the cleanup closes the connection.
+func dialTCP(t testing.TB, addr string) net.Conn {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, interopTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
