@@ -114,14 +114,15 @@ func mustLink(t testing.TB, l lzLink) lzResult {
 	return r
 }
 
-// peerCurveServer are the peer.py flags of a libzmq CURVE server.
+// peerCurveServer are the peer.py flags of a libzmq CURVE server. Keys
+// go in the --flag=value form: a Z85 key may start with "-".
 func peerCurveServer(secret Key, extra ...string) []string {
-	return append([]string{"--curve-server", "--curve-secret", secret.String()}, extra...)
+	return append([]string{"--curve-server", "--curve-secret=" + secret.String()}, extra...)
 }
 
 // peerCurveClient are the peer.py flags of a libzmq CURVE client.
 func peerCurveClient(keys KeyPair, serverKey Key, extra ...string) []string {
-	return append([]string{"--curve-serverkey", serverKey.String(), "--curve-public", keys.Public.String(), "--curve-secret", keys.Secret.String()}, extra...)
+	return append([]string{"--curve-serverkey=" + serverKey.String(), "--curve-public=" + keys.Public.String(), "--curve-secret=" + keys.Secret.String()}, extra...)
 }
 
 // msgReader reads a Conn in the background.

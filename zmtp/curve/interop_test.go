@@ -372,7 +372,7 @@ func TestInteropLibzmqUnknownClientKey(t *testing.T) {
 	}
 	t.Run("our-client", func(t *testing.T) {
 		r := linkLibzmq(t, lzLink{transport: "tcp", peerType: "PULL",
-			peerArgs: peerCurveServer(S.Secret, "--curve-allow", other.Public.String(), "--monitor", "--rcvtimeo", "300"),
+			peerArgs: peerCurveServer(S.Secret, "--curve-allow="+other.Public.String(), "--monitor", "--rcvtimeo", "300"),
 			cfg:      zmtp.Config{SocketType: zmtp.Push, Mechanism: newTestClient(t, nil)}})
 		var pe *zmtp.PeerError
 		if !errors.As(r.err, &pe) || pe.Reason != "400" || !errors.Is(r.err, zmtp.ErrAuth) {

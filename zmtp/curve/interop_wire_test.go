@@ -172,7 +172,7 @@ func TestLibzmqWireFacts(t *testing.T) {
 	t.Run("libzmq-error", func(t *testing.T) {
 		other, _ := NewKeyPair()
 		r := linkLibzmq(t, lzLink{transport: "tcp", peerType: "PULL",
-			peerArgs: peerCurveServer(S.Secret, "--curve-allow", other.Public.String()),
+			peerArgs: peerCurveServer(S.Secret, "--curve-allow="+other.Public.String()),
 			cfg:      zmtp.Config{SocketType: zmtp.Push, Mechanism: newTestClient(t, nil)}})
 		in := splitWire(t, r.tap.received())
 		if e := in[len(in)-1]; e.flags != 0x04 || string(e.body) != "\x05ERROR\x03400" {
