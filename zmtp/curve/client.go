@@ -78,8 +78,10 @@ func (c *Client) Handshake(_ context.Context, hs *zmtp.HandshakeIO) (zmtp.Cipher
 	var nonces counter
 	var peer peerCounter
 
+	helloKey := precompute(&c.ServerKey, &transient.Secret)
+	defer clear(helloKey[:])
 	n, _ := nonces.take()
-	if err := hs.WriteCommand(cmdHello, appendHello(make([]byte, 0, helloData), &c.ServerKey, &transient, n)); err != nil {
+	if err := hs.WriteCommand(cmdHello, appendHello(make([]byte, 0, helloData), helloKey, &transient.Public, n)); err != nil {
 		return nil, err
 	}
 
@@ -90,7 +92,7 @@ func (c *Client) Handshake(_ context.Context, hs *zmtp.HandshakeIO) (zmtp.Cipher
 		}
 		return nil, err
 	}
-	serverTransient, cookie, err := openWelcome(data, &c.ServerKey, &transient.Secret)
+	serverTransient, cookie, err := openWelcome(data, helloKey)
 	if err != nil {
 		return nil, err
 	}

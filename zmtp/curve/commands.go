@@ -32,45 +32,56 @@ const (
 	versionMajor, versionMinor = 1, 0
 )
 
-// appendHello appends the data of a HELLO: version 1.0, 72 octets of
-// padding, C', the short nonce n and Box[64 zeros](C'->S).
-func appendHello(dst []byte, serverKey *Key, transient *KeyPair, n uint64) []byte {
-	dst = append(dst, versionMajor, versionMinor)
-	dst = append(dst, make([]byte, helloPadding)...)
-	dst = append(dst, transient.Public[:]...)
-	dst = binary.BigEndian.AppendUint64(dst, n)
-	var zeros [64]byte
-	return box.Seal(dst, zeros[:], shortNonce(prefixHello, n), (*[32]byte)(serverKey), (*[32]byte)(&transient.Secret))
+// precompute returns the key shared by a public key and a secret key
+// (crypto_box_beforenm). The C'-S pair seals HELLO's signature and opens
+// WELCOME, so each side computes it once for both.
+func precompute(peerPublic, secret *Key) *[32]byte {
+	var k [32]byte
+	box.Precompute(&k, (*[32]byte)(peerPublic), (*[32]byte)(secret))
+	return &k
 }
 
-// openHello checks a HELLO's data and returns C' and its short nonce.
-// Only the version and the signature box are checked, as libzmq does: the
-// padding is there to make HELLO larger than WELCOME, and its value does
-// not matter.
-func openHello(data []byte, serverSecret *Key) (clientTransient Key, n uint64, err error) {
+// appendHello appends the data of a HELLO: version 1.0, 72 octets of
+// padding, C', the short nonce n and Box[64 zeros](C'->S), sealed with the
+// C'-S key k.
+func appendHello(dst []byte, k *[32]byte, clientTransient *Key, n uint64) []byte {
+	dst = append(dst, versionMajor, versionMinor)
+	dst = append(dst, make([]byte, helloPadding)...)
+	dst = append(dst, clientTransient[:]...)
+	dst = binary.BigEndian.AppendUint64(dst, n)
+	var zeros [64]byte
+	return box.SealAfterPrecomputation(dst, zeros[:], shortNonce(prefixHello, n), k)
+}
+
+// openHello checks a HELLO's data and returns C', its short nonce and the
+// C'-S key. Only the version and the signature box are checked, as libzmq
+// does: the padding is there to make HELLO larger than WELCOME, and its
+// value does not matter.
+func openHello(data []byte, serverSecret *Key) (clientTransient Key, n uint64, k *[32]byte, err error) {
 	if len(data) != helloData {
-		return clientTransient, 0, malformed("HELLO of %d octets, want exactly 200", 6+len(data))
+		return clientTransient, 0, nil, malformed("HELLO of %d octets, want exactly 200", 6+len(data))
 	}
 	if data[0] != versionMajor || data[1] != versionMinor {
-		return clientTransient, 0, malformed("HELLO for CurveZMQ %d.%d, want 1.0", data[0], data[1])
+		return clientTransient, 0, nil, malformed("HELLO for CurveZMQ %d.%d, want 1.0", data[0], data[1])
 	}
 	p := 2 + helloPadding
 	copy(clientTransient[:], data[p:p+KeySize])
 	n = binary.BigEndian.Uint64(data[p+KeySize:])
+	k = precompute(&clientTransient, serverSecret)
 	var zeros [64]byte
-	sig, ok := box.Open(zeros[:0], data[p+KeySize+8:], shortNonce(prefixHello, n), (*[32]byte)(&clientTransient), (*[32]byte)(serverSecret))
+	sig, ok := box.OpenAfterPrecomputation(zeros[:0], data[p+KeySize+8:], shortNonce(prefixHello, n), k)
 	if !ok {
-		return clientTransient, 0, wrapf(ErrCrypto, "HELLO signature box (the client may have the wrong server key)")
+		return clientTransient, 0, nil, wrapf(ErrCrypto, "HELLO signature box (the client may have the wrong server key)")
 	}
 	if subtle.ConstantTimeCompare(sig, make([]byte, 64)) != 1 {
-		return clientTransient, 0, malformed("HELLO signature is not 64 zeros")
+		return clientTransient, 0, nil, malformed("HELLO signature is not 64 zeros")
 	}
-	return clientTransient, n, nil
+	return clientTransient, n, k, nil
 }
 
 // appendWelcome appends the data of a WELCOME: a long nonce and
-// Box[S' + cookie](S->C').
-func appendWelcome(dst []byte, r io.Reader, clientTransient, serverSecret, serverTransient *Key, cookie []byte) ([]byte, error) {
+// Box[S' + cookie](S->C'), sealed with the C'-S key k.
+func appendWelcome(dst []byte, r io.Reader, k *[32]byte, serverTransient *Key, cookie []byte) ([]byte, error) {
 	nonce, err := randomLongNonce(r, prefixWelcome)
 	if err != nil {
 		return dst, err
@@ -79,15 +90,16 @@ func appendWelcome(dst []byte, r io.Reader, clientTransient, serverSecret, serve
 	copy(plain[:KeySize], serverTransient[:])
 	copy(plain[KeySize:], cookie)
 	dst = append(dst, nonce[8:]...)
-	return box.Seal(dst, plain[:], nonce, (*[32]byte)(clientTransient), (*[32]byte)(serverSecret)), nil
+	return box.SealAfterPrecomputation(dst, plain[:], nonce, k), nil
 }
 
-// openWelcome opens a WELCOME's data and returns S' and the cookie.
-func openWelcome(data []byte, serverKey, clientTransientSecret *Key) (serverTransient Key, cookie []byte, err error) {
+// openWelcome opens a WELCOME's data with the C'-S key k and returns S'
+// and the cookie.
+func openWelcome(data []byte, k *[32]byte) (serverTransient Key, cookie []byte, err error) {
 	if len(data) != welcomeData {
 		return serverTransient, nil, malformed("WELCOME of %d octets, want exactly 168", 8+len(data))
 	}
-	plain, ok := box.Open(make([]byte, 0, KeySize+cookieSize), data[16:], longNonce(prefixWelcome, data), (*[32]byte)(serverKey), (*[32]byte)(clientTransientSecret))
+	plain, ok := box.OpenAfterPrecomputation(make([]byte, 0, KeySize+cookieSize), data[16:], longNonce(prefixWelcome, data), k)
 	if !ok {
 		return serverTransient, nil, wrapf(ErrCrypto, "WELCOME box: not from the server whose key we have")
 	}

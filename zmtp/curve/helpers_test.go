@@ -119,6 +119,18 @@ func handshakeBoth(t testing.TB, ccfg, scfg zmtp.Config) (client, server pairRes
 
 func handshakeOver(t testing.TB, a, b net.Conn, ccfg, scfg zmtp.Config) (client, server pairResult) {
 	t.Helper()
+	client, server = handshakeRaw(a, b, ccfg, scfg)
+	for _, r := range []pairResult{client, server} {
+		if r.c != nil {
+			c := r.c
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}
+	return client, server
+}
+
+// handshakeRaw runs both handshakes; the caller closes what came up.
+func handshakeRaw(a, b net.Conn, ccfg, scfg zmtp.Config) (client, server pairResult) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ch := make(chan pairResult, 1)
@@ -127,15 +139,7 @@ func handshakeOver(t testing.TB, a, b net.Conn, ccfg, scfg zmtp.Config) (client,
 		ch <- pairResult{c, err}
 	}()
 	cc, cerr := zmtp.Handshake(ctx, a, ccfg)
-	client = pairResult{cc, cerr}
-	server = <-ch
-	for _, r := range []pairResult{client, server} {
-		if r.c != nil {
-			c := r.c
-			t.Cleanup(func() { _ = c.Close() })
-		}
-	}
-	return client, server
+	return pairResult{cc, cerr}, <-ch
 }
 
 // mustPair is handshakeBoth for handshakes that must succeed.
@@ -366,14 +370,14 @@ func newRawClient(t testing.TB, nc net.Conn, keys KeyPair, serverKey Key) *rawCl
 // hello builds a valid HELLO's data (with the next nonce).
 func (c *rawClient) hello() []byte {
 	n, _ := c.nonces.take()
-	return appendHello(nil, &c.serverKey, &c.transient, n)
+	return appendHello(nil, precompute(&c.serverKey, &c.transient.Secret), &c.transient.Public, n)
 }
 
 // welcome reads and opens the WELCOME.
 func (c *rawClient) welcome() {
 	c.t.Helper()
 	data := c.expect(cmdWelcome)
-	st, cookie, err := openWelcome(data, &c.serverKey, &c.transient.Secret)
+	st, cookie, err := openWelcome(data, precompute(&c.serverKey, &c.transient.Secret))
 	if err != nil {
 		c.t.Fatalf("raw client: %v", err)
 	}
@@ -483,7 +487,7 @@ func newRawServer(t testing.TB, nc net.Conn, keys KeyPair) *rawServer {
 // hello reads and opens the client's HELLO.
 func (s *rawServer) hello() {
 	s.t.Helper()
-	ct, n, err := openHello(s.expect(cmdHello), &s.keys.Secret)
+	ct, n, _, err := openHello(s.expect(cmdHello), &s.keys.Secret)
 	if err != nil {
 		s.t.Fatalf("raw server: %v", err)
 	}
@@ -496,7 +500,7 @@ func (s *rawServer) hello() {
 // the client never looks inside it.
 func (s *rawServer) welcome() []byte {
 	s.t.Helper()
-	data, err := appendWelcome(nil, detRand(7), &s.clientTransient, &s.keys.Secret, &s.transient.Public, make([]byte, cookieSize))
+	data, err := appendWelcome(nil, detRand(7), precompute(&s.clientTransient, &s.keys.Secret), &s.transient.Public, make([]byte, cookieSize))
 	if err != nil {
 		s.t.Fatal(err)
 	}

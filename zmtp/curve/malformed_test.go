@@ -130,7 +130,7 @@ var serverCases = []serverCase{
 		drive: badHello(func(d []byte) (string, []byte) {
 			other, _ := newKeyPair(detRand(3))
 			tr, _ := newKeyPair(detRand(4))
-			return cmdHello, appendHello(nil, &other.Public, &tr, 1)
+			return cmdHello, appendHello(nil, precompute(&other.Public, &tr.Secret), &tr.Public, 1)
 		})},
 	{name: "INITIATE of 256 octets", want: ErrMalformed, inHandshake: true,
 		drive: badInitiate(func(c *rawClient) (string, []byte) {
@@ -370,7 +370,7 @@ var clientCases = []clientCase{
 	{name: "WELCOME from another server key", want: ErrCrypto, inHandshake: true,
 		drive: toClientAfterHello(func(s *rawServer) (string, []byte) {
 			other, _ := newKeyPair(detRand(9))
-			d, _ := appendWelcome(nil, detRand(1), &s.clientTransient, &other.Secret, &s.transient.Public, make([]byte, cookieSize))
+			d, _ := appendWelcome(nil, detRand(1), precompute(&s.clientTransient, &other.Secret), &s.transient.Public, make([]byte, cookieSize))
 			return cmdWelcome, d
 		})},
 	{name: "READY instead of WELCOME", want: ErrMalformed, inHandshake: true,

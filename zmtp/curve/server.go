@@ -78,13 +78,15 @@ func (s *Server) Handshake(ctx context.Context, hs *zmtp.HandshakeIO) (zmtp.Ciph
 	if err != nil {
 		return nil, err
 	}
-	clientTransient, hn, err := openHello(data, &s.keys.Secret)
+	clientTransient, hn, helloKey, err := openHello(data, &s.keys.Secret)
 	if err != nil {
 		return nil, err
 	}
 	peer.accept(hn)
 
-	if err := s.welcome(hs, r, &clientTransient); err != nil {
+	err = s.welcome(hs, r, helloKey, &clientTransient)
+	clear(helloKey[:])
+	if err != nil {
 		return nil, err
 	}
 
@@ -142,7 +144,7 @@ func (s *Server) Handshake(ctx context.Context, hs *zmtp.HandshakeIO) (zmtp.Ciph
 
 // welcome sends the WELCOME: a new transient key pair whose secret half
 // leaves this function only inside the cookie.
-func (s *Server) welcome(hs *zmtp.HandshakeIO, r io.Reader, clientTransient *Key) error {
+func (s *Server) welcome(hs *zmtp.HandshakeIO, r io.Reader, helloKey *[32]byte, clientTransient *Key) error {
 	transient, err := newKeyPair(r)
 	if err != nil {
 		return err
@@ -152,7 +154,7 @@ func (s *Server) welcome(hs *zmtp.HandshakeIO, r io.Reader, clientTransient *Key
 	if err != nil {
 		return err
 	}
-	welcome, err := appendWelcome(make([]byte, 0, welcomeData), r, clientTransient, &s.keys.Secret, &transient.Public, cookie)
+	welcome, err := appendWelcome(make([]byte, 0, welcomeData), r, helloKey, &transient.Public, cookie)
 	if err != nil {
 		return err
 	}
