@@ -41,7 +41,8 @@ const usage = `usage: dripdrop COMMAND [flags]
 commands:
   bench   throughput and latency tests like libzmq's perf tools (dripdrop bench -h)
   cat     move messages between a socket and stdin/stdout (dripdrop cat -h)
-  demo    run two ZMTP engines over loopback TCP and show the handshake`
+  demo    run two ZMTP engines over loopback TCP and show the handshake
+  keygen  print a new CURVE key pair in Z85 (dripdrop keygen -h)`
 
 // run is the whole program, minus process setup, so tests can call it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCat(ctx, args[1:], stdin, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout)
+	case "keygen":
+		return runKeygen(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
