@@ -8,7 +8,7 @@ TEST_TIMEOUT  ?= 20m
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test demo fuzz bench check check-static fmt fmt-check vet staticcheck layering tidy clean
+.PHONY: help build test demo fuzz bench bench-compare check check-static fmt fmt-check vet staticcheck layering tidy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,6 +28,17 @@ fuzz: ## run every Fuzz* target for FUZZTIME each (default 30s)
 
 bench: ## run all benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-compare: ## ours vs libzmq, pebbe/zmq4, go-zeromq/zmq4 (module bench/; installs libzmq3-dev; BENCH_ARGS=-h)
+	@if [ "$$(dpkg-query -W -f='$${Status}' libzmq3-dev 2>/dev/null)" != "install ok installed" ] || ! command -v pkg-config >/dev/null || ! command -v gcc >/dev/null; then \
+		sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		echo "== installing libzmq3-dev pkg-config gcc"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends libzmq3-dev pkg-config gcc; \
+	fi
+	cd bench && $(GO) mod download
+	cd bench && CGO_ENABLED=0 $(GO) build -mod=mod -o bin/ddbench ./cmd/ddbench
+	cd bench && CGO_ENABLED=1 $(GO) build -mod=mod -o bin/ddbench-cgo ./cmd/ddbench
+	cd bench && bin/ddbench compare -peer-cgo bin/ddbench-cgo $(BENCH_ARGS)
 
 check: check-static test ## everything CI checks: formatting, vet, staticcheck, layering, tests
 
