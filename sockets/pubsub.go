@@ -2,128 +2,8 @@ package sockets
 
 import (
 	"context"
-	"slices"
 	"sync"
 )
-
-// subscriptions maps topics (byte prefixes) to the pipes subscribed to
-// them, each with a count: subscribing twice needs two cancels (RFC 29,
-// 37). Matching looks up the message's first frame cut at each distinct
-// topic length, so it costs one map lookup per length in use, allocates
-// nothing, and no operation recurses, whatever the topics' size.
-type subscriptions struct {
-	topics  map[string]*subEntry
-	lengths []int       // distinct topic lengths, ascending
-	byLen   map[int]int // topics per length
-	epoch   uint64
-}
-
-type subEntry struct {
-	pipes map[*pipe]int
-	total int
-}
-
-func newSubscriptions() subscriptions {
-	return subscriptions{topics: make(map[string]*subEntry), byLen: make(map[int]int)}
-}
-
-// add counts a subscription of p to topic and returns the topic's new
-// total.
-func (ss *subscriptions) add(topic []byte, p *pipe) int {
-	e := ss.topics[string(topic)]
-	if e == nil {
-		e = &subEntry{pipes: make(map[*pipe]int)}
-		ss.topics[string(topic)] = e
-		if ss.byLen[len(topic)] == 0 {
-			i, _ := slices.BinarySearch(ss.lengths, len(topic))
-			ss.lengths = slices.Insert(ss.lengths, i, len(topic))
-		}
-		ss.byLen[len(topic)]++
-	}
-	e.pipes[p]++
-	e.total++
-	return e.total
-}
-
-// remove takes back one subscription of p to topic. It reports whether p
-// had one, and the topic's new total.
-func (ss *subscriptions) remove(topic []byte, p *pipe) (bool, int) {
-	e := ss.topics[string(topic)]
-	if e == nil || e.pipes[p] == 0 {
-		return false, 0
-	}
-	e.pipes[p]--
-	if e.pipes[p] == 0 {
-		delete(e.pipes, p)
-	}
-	e.total--
-	if e.total == 0 {
-		ss.drop(string(topic))
-	}
-	return true, e.total
-}
-
-func (ss *subscriptions) drop(topic string) {
-	delete(ss.topics, topic)
-	ss.byLen[len(topic)]--
-	if ss.byLen[len(topic)] == 0 {
-		delete(ss.byLen, len(topic))
-		if i, ok := slices.BinarySearch(ss.lengths, len(topic)); ok {
-			ss.lengths = slices.Delete(ss.lengths, i, i+1)
-		}
-	}
-}
-
-// removePipe drops every subscription of p and returns the topics whose
-// total fell to zero.
-func (ss *subscriptions) removePipe(p *pipe) (gone []string) {
-	for topic, e := range ss.topics {
-		n := e.pipes[p]
-		if n == 0 {
-			continue
-		}
-		delete(e.pipes, p)
-		e.total -= n
-		if e.total == 0 {
-			ss.drop(topic)
-			gone = append(gone, topic)
-		}
-	}
-	return gone
-}
-
-// match calls f once for each pipe with a subscription that prefixes msg.
-func (ss *subscriptions) match(msg []byte, f func(*pipe)) {
-	ss.epoch++
-	for _, n := range ss.lengths {
-		if n > len(msg) {
-			break
-		}
-		e := ss.topics[string(msg[:n])]
-		if e == nil {
-			continue
-		}
-		for p := range e.pipes {
-			if p.mark != ss.epoch {
-				p.mark = ss.epoch
-				f(p)
-			}
-		}
-	}
-}
-
-// matches reports whether any subscription prefixes msg.
-func (ss *subscriptions) matches(msg []byte) bool {
-	for _, n := range ss.lengths {
-		if n > len(msg) {
-			return false
-		}
-		if _, ok := ss.topics[string(msg[:n])]; ok {
-			return true
-		}
-	}
-	return false
-}
 
 // pubSocket sends each message to every subscriber whose subscription
 // prefixes its first frame, dropping for subscribers at their high-water
@@ -195,7 +75,6 @@ func (ps *pubSocket) pipeDisconnected(p *pipe) {
 	if !ps.xpub {
 		return
 	}
-	slices.Sort(gone)
 	for _, topic := range gone {
 		msg := append([]byte{0}, topic...)
 		ps.s.in.forcePush(p, [][]byte{msg})
@@ -212,16 +91,14 @@ type subSocket struct {
 	base
 	xsub   bool
 	mu     sync.Mutex
-	counts map[string]int
-	filter subscriptions // one entry per topic, for local matching
+	filter subscriptions // this socket's subscriptions, counted (self is the subscriber)
 	live   map[*pipe]struct{}
 	self   *pipe // stands for this socket in filter
 }
 
 func newSubSocket(s *Socket, xsub bool) *subSocket {
 	return &subSocket{
-		base: base{s: s}, xsub: xsub, counts: make(map[string]int),
-		filter: newSubscriptions(), live: make(map[*pipe]struct{}), self: &pipe{},
+		base: base{s: s}, xsub: xsub, filter: newSubscriptions(), live: make(map[*pipe]struct{}), self: &pipe{},
 	}
 }
 
@@ -232,21 +109,13 @@ func (ss *subSocket) subscribe(topic []byte, on bool) {
 	defer ss.mu.Unlock()
 	kind := outSubscribe
 	if on {
-		ss.counts[string(topic)]++
-		if ss.counts[string(topic)] > 1 {
+		if ss.filter.add(topic, ss.self) > 1 {
 			return
 		}
-		ss.filter.add(topic, ss.self)
 	} else {
-		if ss.counts[string(topic)] == 0 {
+		if had, total := ss.filter.remove(topic, ss.self); !had || total > 0 {
 			return
 		}
-		ss.counts[string(topic)]--
-		if ss.counts[string(topic)] > 0 {
-			return
-		}
-		delete(ss.counts, string(topic))
-		ss.filter.remove(topic, ss.self)
 		kind = outUnsubscribe
 	}
 	t := append([]byte(nil), topic...)
@@ -262,15 +131,11 @@ func (ss *subSocket) pipeConnected(p *pipe) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	ss.live[p] = struct{}{}
-	topics := make([]string, 0, len(ss.counts))
-	for t := range ss.counts {
-		topics = append(topics, t)
-	}
-	slices.Sort(topics)
+	topics := ss.filter.list()
 	p.mu.Lock()
 	fresh := make([]outMsg, 0, len(topics)+p.out.len())
 	for _, t := range topics {
-		fresh = append(fresh, outMsg{frames: [][]byte{[]byte(t)}, kind: outSubscribe})
+		fresh = append(fresh, outMsg{frames: [][]byte{t}, kind: outSubscribe})
 	}
 	for _, m := range p.out.items() {
 		if m.kind == outMessage {

@@ -317,8 +317,7 @@ func specPubHas(s *Socket, topic string) bool {
 	ps := s.beh.(*pubSocket)
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	_, ok := ps.subs.topics[topic]
-	return ok
+	return ps.subs.has([]byte(topic))
 }
 
 // --- publish/subscribe synchronisation ---
