@@ -75,15 +75,17 @@ func (s *Socket) Disconnect(endpoint string) error {
 // disconnected.
 func (d *dialer) run() {
 	defer close(d.done)
+	defer d.s.emit(EventClosed, d.endpoint, "", nil)
 	defer d.s.removePipe(d.p)
 	s := d.s
 	backoff := s.opts.reconnectIvl
+	var err error // why the last attempt ended
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if s.opts.reconnectIvl < 0 {
 				return
 			}
-			s.emit(EventConnectDelayed, d.endpoint, "", nil)
+			s.emit(EventConnectDelayed, d.endpoint, "", err)
 			if !sleepCtx(d.ctx, jitter(backoff)) {
 				return
 			}
@@ -95,7 +97,6 @@ func (d *dialer) run() {
 		if d.ctx.Err() != nil {
 			return
 		}
-		var err error
 		switch d.ep.Transport {
 		case Inproc:
 			err = d.connectInproc()

@@ -166,9 +166,11 @@ func WithRouterHandover() Option {
 	return func(o *options) error { o.routerHandover = true; return nil }
 }
 
-// WithConflate keeps only the last message received (PULL, SUB, DEALER,
-// PAIR): a new message replaces one not yet taken by Recv. Multipart
-// messages are kept whole.
+// WithConflate keeps only the newest message in each peer's queues, inbound
+// and outbound (libzmq's ZMQ_CONFLATE): a new message replaces one not yet
+// taken, and the high-water marks no longer apply. It is for PUB, SUB,
+// PUSH, PULL and DEALER, as in libzmq; New refuses it for other types.
+// Unlike libzmq, a multipart message is kept whole.
 func WithConflate() Option {
 	return func(o *options) error { o.conflate = true; return nil }
 }

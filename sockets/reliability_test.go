@@ -261,6 +261,10 @@ type relChurnPair struct {
 	server, client Type
 	// exchange does one round on a fresh client, cycle i.
 	exchange func(ctx context.Context, srv, cli *Socket, i int) error
+	// serverSends: the bound server speaks first, so each cycle waits
+	// for the server to see the previous client go (its queue towards
+	// that client is destroyed with it) before the next one comes.
+	serverSends bool
 }
 
 func relChurnPairs() []relChurnPair {
@@ -279,6 +283,7 @@ func relChurnPairs() []relChurnPair {
 			}
 		}
 	}
+	backWay := func(ctx context.Context, srv, cli *Socket, i int) error { return oneWay(ctx, cli, srv, i) }
 	return []relChurnPair{
 		{server: PULL, client: PUSH, exchange: oneWay},
 		{server: ROUTER, client: DEALER, exchange: oneWay},
@@ -319,6 +324,67 @@ func relChurnPairs() []relChurnPair {
 				}
 			}
 		}},
+		// The same pairs the other way round, so that every one of the
+		// eleven types is churned as the connecting side.
+		{server: PUSH, client: PULL, serverSends: true, exchange: backWay},
+		{server: DEALER, client: ROUTER, serverSends: true, exchange: backWay},
+		{server: REQ, client: REP, serverSends: true, exchange: func(ctx context.Context, srv, cli *Socket, i int) error {
+			if err := srv.Send(ctx, NewMsgString(fmt.Sprint(i))); err != nil {
+				return err
+			}
+			m, err := cli.Recv(ctx)
+			if err != nil {
+				return err
+			}
+			if err := cli.Send(ctx, m); err != nil {
+				return err
+			}
+			r, err := srv.Recv(ctx)
+			if err != nil {
+				return err
+			}
+			if string(r.Frames[0]) != fmt.Sprint(i) {
+				return fmt.Errorf("reply %q", r.Frames[0])
+			}
+			return nil
+		}},
+		{server: PUB, client: SUB, serverSends: true, exchange: func(ctx context.Context, srv, cli *Socket, i int) error {
+			// The PUB drops until the SUB's subscription reaches it.
+			if err := cli.Subscribe(nil); err != nil {
+				return err
+			}
+			want := fmt.Sprint(i)
+			for {
+				if err := srv.Send(ctx, NewMsgString(want)); err != nil {
+					return err
+				}
+				m, err := relRecvT(cli, 200*time.Microsecond)
+				if err == nil && string(m.Frames[0]) == want {
+					return nil
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+			}
+		}},
+		{server: XSUB, client: XPUB, serverSends: true, exchange: func(ctx context.Context, srv, cli *Socket, i int) error {
+			// The bound XSUB's subscription reaches the new XPUB; it is
+			// then cancelled, or every later XPUB would get them all.
+			topic := fmt.Sprintf("t%d", i)
+			if err := srv.Send(ctx, NewMsg(append([]byte{1}, topic...))); err != nil {
+				return err
+			}
+			defer srv.Send(ctx, NewMsg(append([]byte{0}, topic...)))
+			for {
+				m, err := cli.Recv(ctx)
+				if err != nil {
+					return err
+				}
+				if m.Frames[0][0] == 1 && string(m.Frames[0][1:]) == topic {
+					return nil
+				}
+			}
+		}},
 		{server: XPUB, client: XSUB, exchange: func(ctx context.Context, srv, cli *Socket, i int) error {
 			// The XSUB's subscription is the message.
 			topic := fmt.Sprintf("t%d", i)
@@ -356,7 +422,8 @@ func relRunChurn(t *testing.T, tr string, pair relChurnPair, cycles int) {
 	// Only the PAIR server needs events (they would count in the heap).
 	var evs *relEvents
 	var opts []Option
-	if pair.server == PAIR {
+	waitGone := pair.server == PAIR || pair.serverSends
+	if waitGone {
 		var mon Option
 		evs, mon = newRelEvents(t) // its goroutine counts in the baseline
 		opts = append(opts, mon)
@@ -384,11 +451,12 @@ func relRunChurn(t *testing.T, tr string, pair relChurnPair, cycles int) {
 		if err := cli.Close(); err != nil {
 			t.Fatalf("cycle %d: Close: %v", i, err)
 		}
-		if pair.server == PAIR {
+		if waitGone {
 			// A PAIR refuses a second peer while it still holds the
-			// previous one, and the refused client loses what it sent
-			// (TestR14PairRefusedPeerKeepsMessages). Churn waits for
-			// the server to see each client go.
+			// previous one (TestR14PairRefusedPeerKeepsMessages), and
+			// a server that speaks first would queue for a client
+			// that is going. Churn waits for the server to see each
+			// client go.
 			if _, ok := evs.wait(5*time.Second, i+1, relIs(EventDisconnected)); !ok {
 				t.Fatalf("cycle %d: the PAIR server never saw the client go", i)
 			}
@@ -425,6 +493,50 @@ func relRunChurn(t *testing.T, tr string, pair relChurnPair, cycles int) {
 	}
 	if d := int64(heap1) - int64(heap0); d > 1<<20 {
 		t.Errorf("heap grew by %d B over %d cycles (want ≤ 1 MiB)", d, cycles)
+	}
+}
+
+// TestR14RawKilledMidHandshake: 1000 raw tcp connections that send part
+// of a handshake and then vanish (half of them with a reset) leave no
+// goroutine and no descriptor behind, and the socket still works.
+func TestR14RawKilledMidHandshake(t *testing.T) {
+	relWatchdog(t, 60*time.Second)
+	const n = 1000
+	pull := relNew(t, PULL, WithLinger(0))
+	ep := relBind(t, pull, TCP) // its accept loop and listener count in the baseline
+	baseG := runtime.NumGoroutine()
+	baseFD := relFDs(t)
+	hello := relNullHello("PUSH")
+	for i := range n {
+		c, err := net.Dial("tcp", relTCPAddr(ep))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(hello[:i%len(hello)]) // 0 octets up to all but the last
+		if i%2 == 1 {
+			c.(*net.TCPConn).SetLinger(0) // close with a reset
+		}
+		c.Close()
+	}
+	// The server's side of each ends asynchronously.
+	var g, fds int
+	okG := relWaitUntil(10*time.Second, func() bool { g = runtime.NumGoroutine(); return g <= baseG })
+	okFD := relWaitUntil(10*time.Second, func() bool { fds = relFDs(t); return fds <= baseFD })
+	t.Logf("%d raw connections killed mid-handshake: goroutines %d → %d, fds %d → %d", n, baseG, g, baseFD, fds)
+	if !okG {
+		buf := make([]byte, 1<<20)
+		t.Errorf("goroutines: %d, baseline %d\n%s", g, baseG, buf[:runtime.Stack(buf, true)])
+	}
+	if !okFD {
+		t.Errorf("file descriptors: %d, baseline %d", fds, baseFD)
+	}
+	push := relNew(t, PUSH, WithLinger(0))
+	push.Connect(ep)
+	if err := relSendT(push, 5*time.Second, NewMsgString("after")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := relRecvT(pull, 5*time.Second); err != nil || string(m.Frames[0]) != "after" {
+		t.Fatalf("after the churn: %v %q", err, m.Frames)
 	}
 }
 

@@ -68,6 +68,13 @@ func New(t Type, opts ...Option) (*Socket, error) {
 			return nil, err
 		}
 	}
+	if o.conflate {
+		switch t {
+		case PUB, SUB, PUSH, PULL, DEALER:
+		default:
+			return nil, invalid("WithConflate on a %s socket (PUB, SUB, PUSH, PULL and DEALER only)", t)
+		}
+	}
 	s := &Socket{
 		typ:       t,
 		opts:      o,
