@@ -122,6 +122,11 @@ func (s *Socket) serve(ctx context.Context, p *pipe, zc *zmtp.Conn) error {
 	ctx, cancel := context.WithCancel(ctx)
 	p.setKill(func() { zc.Close() })
 	defer p.setKill(nil)
+	// The socket closing (after its linger) or the endpoint going ends
+	// the connection at once, even with the writer blocked on a peer
+	// that does not read.
+	stop := context.AfterFunc(ctx, func() { zc.Close() })
+	defer stop()
 	writerDone := make(chan struct{})
 	s.goSafe("writer", func() {
 		defer close(writerDone)
@@ -159,6 +164,12 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 	}
 }
 
+// releaseEvery is how many octets the writer writes before it gives the
+// room they took in the pipe back to senders, in the middle of a batch: a
+// batch of large messages towards a slow peer must not hold its whole
+// share of the high-water mark until its last octet is out.
+const releaseEvery = 64 << 10
+
 // writeLoop drains p's queue in batches, flushing when it is empty.
 func (s *Socket) writeLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) {
 	batch := make([]outMsg, 0, 64)
@@ -173,20 +184,32 @@ func (s *Socket) writeLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) {
 			}
 		}
 		var err error
-		for _, m := range batch {
+		released, since := 0, 0
+		for i, m := range batch {
 			switch m.kind {
 			case outMessage:
 				err = zc.WriteMsg(m.frames)
+				for _, f := range m.frames {
+					since += len(f)
+				}
 			case outSubscribe, outUnsubscribe:
 				err = zc.WriteSubscription(m.frames[0], m.kind == outSubscribe)
 			}
 			if err != nil {
 				break
 			}
+			// Never the last one: until written below, the pipe must
+			// not look idle (linger) with octets still buffered.
+			if since >= releaseEvery && i+1 < len(batch) {
+				if p.release(i + 1 - released) {
+					s.sendSig.Notify()
+				}
+				released, since = i+1, 0
+			}
 		}
 		clear(batch)
 		flushed := false
-		if err == nil && p.pending() == len(batch) {
+		if err == nil && p.queued() == 0 {
 			err = zc.Flush()
 			flushed = err == nil
 		}

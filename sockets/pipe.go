@@ -152,6 +152,23 @@ func (p *pipe) written(flushed bool) (wasFull bool) {
 	return wasFull
 }
 
+// release gives back the room of n messages of the writer's batch that
+// are written. It reports whether senders may have been waiting for room.
+func (p *pipe) release(n int) (wasFull bool) {
+	p.mu.Lock()
+	wasFull = p.hwm != 0 && p.out.len()+p.inflight >= p.hwm
+	p.inflight -= n
+	p.mu.Unlock()
+	return wasFull
+}
+
+// queued reports how many messages wait for the writer to take them.
+func (p *pipe) queued() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.len()
+}
+
 // pending reports how many messages wait to be written.
 func (p *pipe) pending() int {
 	p.mu.Lock()

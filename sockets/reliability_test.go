@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -1257,6 +1258,75 @@ func TestR17HWM(t *testing.T) {
 	})
 }
 
+// TestR17HWMTCP: over tcp, a PUSH to a PULL that never reads accepts at
+// least SNDHWM messages and at most SNDHWM + RCVHWM plus what the kernel's
+// socket buffers can hold, then blocks; one Recv makes room again. (The
+// writer gives back a batch's room once the whole batch is written, so
+// with large messages the count can stay at SNDHWM.) Close does not hang
+// on the writer blocked towards a peer that does not read.
+func TestR17HWMTCP(t *testing.T) {
+	relWatchdog(t, 60*time.Second)
+	const snd, rcv, size = 10, 5, 1 << 20
+	pull := relNew(t, PULL, WithRecvHWM(rcv))
+	ep := relBind(t, pull, TCP)
+	push := relNew(t, PUSH, WithSendHWM(snd), WithLinger(0))
+	push.Connect(ep)
+	payload := make([]byte, size)
+	n := 0
+	for ; n < 10_000; n++ {
+		// Generous: a send that waits this long has met a full pipe.
+		if err := relSendT(push, 300*time.Millisecond, NewMsg(payload)); err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	kernel := relSysctl(t, "/proc/sys/net/ipv4/tcp_wmem") + relSysctl(t, "/proc/sys/net/ipv4/tcp_rmem")
+	upper := snd + rcv + kernel/size + 2 // +2: one in the reader's hands, one in the writer's
+	t.Logf("%d sends of %d B accepted with SNDHWM %d, RCVHWM %d (kernel buffers up to %d B: bound %d)", n, size, snd, rcv, kernel, upper)
+	if n < snd || n > upper {
+		t.Errorf("%d sends accepted; want within [%d, %d]", n, snd, upper)
+	}
+	// Reading makes room again (one Recv frees a place in the PULL's
+	// queue, which lets the whole pipe move on).
+	for range rcv + 1 {
+		if _, err := relRecvT(pull, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := relSendT(push, 5*time.Second, NewMsg(payload)); err != nil {
+		t.Errorf("after the PULL read: %v", err)
+	}
+	// The PUSH's writer is blocked again, on a peer that does not read.
+	for relSendT(push, 300*time.Millisecond, NewMsg(payload)) == nil {
+	}
+	start := time.Now()
+	if err := push.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("Close with linger 0 and a blocked writer took %v", d)
+	}
+}
+
+// relSysctl reads the largest value of a sysctl file holding numbers.
+func relSysctl(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := 0
+	for _, f := range strings.Fields(string(b)) {
+		var v int
+		if _, err := fmt.Sscan(f, &v); err == nil {
+			m = max(m, v)
+		}
+	}
+	return m
+}
+
 // ---------------------------------------------------------------------------
 // R18 reconnect
 
@@ -1541,7 +1611,7 @@ func r19Check(m Msg) (int, error) {
 
 func TestR19ReceiverRestart(t *testing.T) {
 	relWatchdog(t, 60*time.Second)
-	const trials = 20
+	const trials = 100
 	rng := rand.New(rand.NewPCG(19, 19))
 	var maxLoss, totalLoss, totalSentDown, totalMsgs int
 	for trial := range trials {
@@ -1758,7 +1828,7 @@ func r20Check(frames [][]byte) error {
 // deliver only whole messages: 1000 randomised trials.
 func TestR20AtomicMultipart(t *testing.T) {
 	relWatchdog(t, 60*time.Second)
-	const trials = 1000
+	const trials = 10_000
 	rng := rand.New(rand.NewPCG(20, 20))
 	pull := relNew(t, PULL)
 	ep := relBind(t, pull, TCP)
