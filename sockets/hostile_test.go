@@ -6,12 +6,14 @@ package sockets
 // delivered, memory stays flat and nothing panics.
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -265,5 +267,123 @@ func TestHostilePeers(t *testing.T) {
 	}
 	if !strings.Contains(evs.String(), "handshake-failed") {
 		t.Errorf("no handshake-failed event for the bad greetings")
+	}
+}
+
+// TestHostileLazyAllocation (§8 item 2, R04): with no size limit, a peer
+// that declares a 1 GiB frame and then trickles its body makes the
+// receiver hold memory in step with what has arrived, never with what
+// was declared.
+func TestHostileLazyAllocation(t *testing.T) {
+	relWatchdog(t, 60*time.Second)
+	pull := relNew(t, PULL, WithLinger(0)) // MaxMsgSize unlimited (default)
+	ep := relBind(t, pull, TCP)
+	rp := relDialRaw(t, ep)
+	if err := rp.handshake("PUSH"); err != nil {
+		t.Fatal(err)
+	}
+	heap0 := relHeap()
+	if _, err := rp.Write(relHeader(0, 1<<30)); err != nil {
+		t.Fatal(err)
+	}
+	const trickle = 256 << 10
+	chunk := make([]byte, 4<<10)
+	for sent := 0; sent < trickle; sent += len(chunk) {
+		if _, err := rp.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Nothing can follow the body to show it has been read (it is all
+	// one frame): poll the heap until it settles.
+	var heap1 uint64
+	relWaitUntil(2*time.Second, func() bool {
+		h := relHeap()
+		settled := h == heap1
+		heap1 = h
+		return settled
+	})
+	growth := int64(heap1) - int64(heap0)
+	t.Logf("declared 1 GiB, sent %d B: heap %+d B", trickle, growth)
+	// Bodies grow by doubling as bytes arrive: at most twice what came
+	// plus the first chunk and the read buffer.
+	if growth > 2*trickle+256<<10 {
+		t.Errorf("heap grew by %d B for %d B received of a declared 1 GiB frame", growth, trickle)
+	}
+	if m, err := relRecvT(pull, 50*time.Millisecond); err == nil {
+		t.Fatalf("a message was delivered: %d frames", len(m.Frames))
+	}
+	if p := pull.Stats().Panics; p != 0 {
+		t.Errorf("Stats().Panics = %d", p)
+	}
+}
+
+// TestHostileServerPartialMultipart (§8 item 13, R12, CVE-2021-20234): a
+// server sends frames 1..k of a multipart message and disconnects, 1000
+// times. Our connecting PULL delivers no partial message, leaks no
+// goroutine and keeps no memory for them; the whole message sent at the
+// end arrives.
+func TestHostileServerPartialMultipart(t *testing.T) {
+	relWatchdog(t, 120*time.Second)
+	const rounds = 1000
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pull := relNew(t, PULL, WithReconnectInterval(time.Millisecond, 0), WithLinger(0))
+	baseG := runtime.NumGoroutine()
+	heap0 := relHeap()
+	if err := pull.Connect("tcp://" + ln.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(13, 13))
+	serve := func(last bool) {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		rp := &relRaw{c}
+		if err := rp.handshake("PUSH"); err != nil {
+			t.Fatal(err)
+		}
+		var wire []byte
+		if last {
+			wire = append(relFrame(true, []byte("whole")), relFrame(false, []byte("end"))...)
+		} else {
+			k := 1 + rng.IntN(5)
+			for j := range k {
+				wire = append(wire, relFrame(true, bytes.Repeat([]byte{byte(j)}, 1+rng.IntN(2000)))...)
+			}
+		}
+		c.Write(wire)
+		if last {
+			// Keep the connection until the message is taken.
+			m, err := relRecvT(pull, 5*time.Second)
+			if err != nil || len(m.Frames) != 2 || string(m.Frames[0]) != "whole" {
+				t.Fatalf("the whole message: %q %v", m.Frames, err)
+			}
+		} else if rng.IntN(2) == 0 {
+			c.(*net.TCPConn).SetLinger(0)
+		}
+	}
+	for range rounds {
+		serve(false)
+		if m, err := relRecvT(pull, 0); err == nil {
+			t.Fatalf("a partial message was delivered: %d frames", len(m.Frames))
+		}
+	}
+	// The whole message must be the first thing delivered.
+	serve(true)
+	pull.Disconnect("tcp://" + ln.Addr().String())
+	var g int
+	okG := relWaitUntil(5*time.Second, func() bool { g = runtime.NumGoroutine(); return g <= baseG })
+	heap1 := relHeap()
+	t.Logf("%d partial multiparts then disconnects: goroutines %d → %d, heap %+d B", rounds, baseG, g, int64(heap1)-int64(heap0))
+	if !okG {
+		t.Errorf("goroutines %d, baseline %d", g, baseG)
+	}
+	if d := int64(heap1) - int64(heap0); d > 1<<20 {
+		t.Errorf("heap grew by %d B (want ≤ 1 MiB)", d)
 	}
 }

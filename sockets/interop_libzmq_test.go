@@ -117,6 +117,10 @@ func libCombos() []libCombo {
 			run: func(t *testing.T, e *libEnv) { e.pubToLibSub(t, false) },
 		},
 		{
+			name: "XPUB-XSUB", ours: sockets.XPUB, oursOpts: []sockets.Option{sockets.WithSendHWM(0)}, lib: "XSUB",
+			run: func(t *testing.T, e *libEnv) { e.pubToLibSub(t, true) },
+		},
+		{
 			name: "SUB-PUB", ours: sockets.SUB, lib: "PUB", libArgs: unlimited,
 			run: func(t *testing.T, e *libEnv) { e.libPubToSub(t, false) },
 		},
@@ -126,6 +130,10 @@ func libCombos() []libCombo {
 		},
 		{
 			name: "SUB-XPUB", ours: sockets.SUB, lib: "XPUB", libArgs: unlimited,
+			run: func(t *testing.T, e *libEnv) { e.libPubToSub(t, true) },
+		},
+		{
+			name: "XSUB-XPUB", ours: sockets.XSUB, lib: "XPUB", libArgs: unlimited,
 			run: func(t *testing.T, e *libEnv) { e.libPubToSub(t, true) },
 		},
 		{
