@@ -28,28 +28,31 @@ func (b *benchRun) echo(ctx context.Context, s *sockets.Socket, n int) error {
 }
 
 // pingPong makes n round trips on a REQ socket, as libzmq's remote_lat
-// does, and returns how long they took.
-func (b *benchRun) pingPong(ctx context.Context, s *sockets.Socket, n int) (time.Duration, error) {
+// does, and returns how long they took and the heap allocations per round
+// trip.
+func (b *benchRun) pingPong(ctx context.Context, s *sockets.Socket, n int) (time.Duration, float64, error) {
 	m := sockets.NewMsg(make([]byte, b.c.size))
 	prog := startProgress(b.stderr, b.c.test, "round trips", n, b.c.progress)
 	defer prog.finish()
+	allocs := startAllocs()
 	start := time.Now()
 	for i := range n {
 		if err := s.Send(ctx, m); err != nil {
-			return 0, fmt.Errorf("after %d of %d round trips: %w", i, n, err)
+			return 0, 0, fmt.Errorf("after %d of %d round trips: %w", i, n, err)
 		}
 		reply, err := s.Recv(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("after %d of %d round trips: %w", i, n, err)
+			return 0, 0, fmt.Errorf("after %d of %d round trips: %w", i, n, err)
 		}
 		if err := checkSize(reply, b.c.size); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if i%progressEvery == 0 {
 			prog.set(i)
 		}
 	}
-	return time.Since(start), nil
+	elapsed := time.Since(start)
+	return elapsed, allocs.per(n), nil
 }
 
 // localLat is local_lat: REP binds and echoes.
@@ -62,12 +65,13 @@ func (b *benchRun) localLat(ctx context.Context) error {
 	if err := b.bind(s, b.c.endpoint); err != nil {
 		return err
 	}
+	allocs := startAllocs()
 	start := time.Now()
 	if err := b.echo(ctx, s, b.c.count); err != nil {
 		return err
 	}
 	if b.c.json {
-		return writeJSON(b.stdout, sendResult{b.c.test, b.c.size, b.c.count, time.Since(start).Microseconds()})
+		return writeJSON(b.stdout, sendResult{b.c.test, b.c.size, b.c.count, time.Since(start).Microseconds(), allocs.per(b.c.count)})
 	}
 	return nil
 }
@@ -82,11 +86,12 @@ func (b *benchRun) remoteLat(ctx context.Context) error {
 	if err := s.Connect(b.c.endpoint); err != nil {
 		return err
 	}
-	elapsed, err := b.pingPong(ctx, s, b.c.count)
+	elapsed, allocs, err := b.pingPong(ctx, s, b.c.count)
 	if err != nil {
 		return err
 	}
 	r := newLatResult(b.c.test, b.c.size, b.c.count, elapsed)
+	r.AllocsPerTrip = allocs
 	if b.c.json {
 		return writeJSON(b.stdout, r)
 	}
@@ -129,7 +134,7 @@ func (b *benchRun) inprocLat(ctx context.Context) error {
 	if !b.c.json {
 		r.printHead(b.stdout)
 	}
-	elapsed, err := b.pingPong(ctx, req, b.c.count)
+	elapsed, allocs, err := b.pingPong(ctx, req, b.c.count)
 	if err != nil {
 		cancel()
 		if eerr := <-echoed; eerr != nil && !errors.Is(eerr, context.Canceled) {
@@ -141,6 +146,7 @@ func (b *benchRun) inprocLat(ctx context.Context) error {
 		return err
 	}
 	r = newLatResult(b.c.test, b.c.size, b.c.count, elapsed)
+	r.AllocsPerTrip = allocs // both sides: they share the process
 	if b.c.json {
 		return writeJSON(b.stdout, r)
 	}

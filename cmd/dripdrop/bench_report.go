@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +24,7 @@ type thrResult struct {
 	ElapsedUS      int64   `json:"elapsed_us"`
 	ThroughputMsgS uint64  `json:"throughput_msg_s"`
 	ThroughputMbS  float64 `json:"throughput_mb_s"`
+	AllocsPerMsg   float64 `json:"allocs_per_msg"`
 }
 
 func newThrResult(test string, size, count int, elapsed time.Duration) thrResult {
@@ -57,6 +61,7 @@ type latResult struct {
 	RoundtripCount int     `json:"roundtrip_count"`
 	ElapsedUS      int64   `json:"elapsed_us"`
 	LatencyUS      float64 `json:"latency_us"`
+	AllocsPerTrip  float64 `json:"allocs_per_roundtrip"`
 }
 
 func newLatResult(test string, size, roundtrips int, elapsed time.Duration) latResult {
@@ -83,10 +88,44 @@ func (r latResult) printTail(w io.Writer) {
 // (remote-thr) or echoes (local-lat); without -json, like libzmq, those
 // print nothing.
 type sendResult struct {
-	Test         string `json:"test"`
-	MessageSize  int    `json:"message_size"`
-	MessageCount int    `json:"message_count"`
-	ElapsedUS    int64  `json:"elapsed_us"`
+	Test         string  `json:"test"`
+	MessageSize  int     `json:"message_size"`
+	MessageCount int     `json:"message_count"`
+	ElapsedUS    int64   `json:"elapsed_us"`
+	AllocsPerMsg float64 `json:"allocs_per_msg"`
+}
+
+// allocCount measures heap allocations of the whole process (the socket's
+// own goroutines included) over a stretch of a run.
+type allocCount uint64
+
+func startAllocs() allocCount {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return allocCount(ms.Mallocs)
+}
+
+// per returns the allocations since start divided by n.
+func (a allocCount) per(n int) float64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return float64(ms.Mallocs-uint64(a)) / float64(max(n, 1))
+}
+
+// startCPUProfile profiles the process into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -239,7 +240,8 @@ func TestBenchJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := newThrResult("local-thr", 16, 3000, time.Duration(got.ElapsedUS)*time.Microsecond)
-	if got != want {
+	want.AllocsPerMsg = got.AllocsPerMsg
+	if got != want || got.AllocsPerMsg < 0 {
 		t.Errorf("local-thr -json: %+v, want %+v", got, want)
 	}
 
@@ -250,6 +252,24 @@ func TestBenchJSON(t *testing.T) {
 	if lat.Test != "inproc-lat" || lat.RoundtripCount != 50 || lat.MessageSize != 8 ||
 		lat.LatencyUS != float64(lat.ElapsedUS)/100 {
 		t.Errorf("inproc-lat -json: %+v", lat)
+	}
+}
+
+// -cpuprofile writes a pprof profile (gzip-compressed protobuf).
+func TestBenchCPUProfile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cpu.prof")
+	checkThr(t, startBench(t, "-cpuprofile", file, "inproc-thr", "16", "20000").waitOK(t), 16, 20000)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile of %d octets does not start like gzip: % x", len(b), b[:min(len(b), 8)])
+	}
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"bench", "-cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir"), "inproc-thr", "1", "1"}, nil, &out, &out)
+	if err == nil {
+		t.Fatal("-cpuprofile into a missing directory did not fail")
 	}
 }
 

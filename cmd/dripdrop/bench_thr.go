@@ -43,31 +43,34 @@ func (b *benchRun) bind(s *sockets.Socket, endpoint string) error {
 }
 
 // receive takes count messages of the configured size from s, as libzmq's
-// local_thr does: the clock starts when the first has arrived.
-func (b *benchRun) receive(ctx context.Context, s *sockets.Socket, count int) (time.Duration, error) {
+// local_thr does: the clock starts when the first has arrived. It returns
+// the time and the heap allocations per message after the first.
+func (b *benchRun) receive(ctx context.Context, s *sockets.Socket, count int) (time.Duration, float64, error) {
 	m, err := s.Recv(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := checkSize(m, b.c.size); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	prog := startProgress(b.stderr, b.c.test, "messages", count, b.c.progress)
 	defer prog.finish()
+	allocs := startAllocs()
 	start := time.Now()
 	for i := 1; i < count; i++ {
 		m, err := s.Recv(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("after %d of %d messages: %w", i, count, err)
+			return 0, 0, fmt.Errorf("after %d of %d messages: %w", i, count, err)
 		}
 		if err := checkSize(m, b.c.size); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if i%progressEvery == 0 {
 			prog.set(i)
 		}
 	}
-	return time.Since(start), nil
+	elapsed := time.Since(start)
+	return elapsed, allocs.per(count - 1), nil
 }
 
 // send sends count messages of the configured size on s. Every message
@@ -95,11 +98,12 @@ func (b *benchRun) localThr(ctx context.Context) error {
 	if err := b.bind(s, b.c.endpoint); err != nil {
 		return err
 	}
-	elapsed, err := b.receive(ctx, s, b.c.count)
+	elapsed, allocs, err := b.receive(ctx, s, b.c.count)
 	if err != nil {
 		return err
 	}
 	r := newThrResult(b.c.test, b.c.size, b.c.count, elapsed)
+	r.AllocsPerMsg = allocs
 	if b.c.json {
 		return writeJSON(b.stdout, r)
 	}
@@ -120,15 +124,17 @@ func (b *benchRun) remoteThr(ctx context.Context) error {
 		return err
 	}
 	prog := startProgress(b.stderr, b.c.test, "messages", b.c.count, b.c.progress)
+	allocs := startAllocs()
 	start := time.Now()
 	err = b.send(ctx, s, b.c.count, prog)
+	perMsg := allocs.per(b.c.count)
 	prog.finish()
 	s.Close()
 	if err != nil {
 		return err
 	}
 	if b.c.json {
-		return writeJSON(b.stdout, sendResult{b.c.test, b.c.size, b.c.count, time.Since(start).Microseconds()})
+		return writeJSON(b.stdout, sendResult{b.c.test, b.c.size, b.c.count, time.Since(start).Microseconds(), perMsg})
 	}
 	return nil
 }
@@ -174,7 +180,7 @@ func (b *benchRun) inprocThr(ctx context.Context) error {
 	if !b.c.json {
 		r.printHead(b.stdout)
 	}
-	elapsed, err := b.receive(ctx, pull, b.c.count)
+	elapsed, allocs, err := b.receive(ctx, pull, b.c.count)
 	if err != nil {
 		cancel()
 		if serr := <-sent; serr != nil && !errors.Is(serr, context.Canceled) {
@@ -186,6 +192,7 @@ func (b *benchRun) inprocThr(ctx context.Context) error {
 		return err
 	}
 	r = newThrResult(b.c.test, b.c.size, b.c.count, elapsed)
+	r.AllocsPerMsg = allocs // both sides: they share the process
 	if b.c.json {
 		return writeJSON(b.stdout, r)
 	}
