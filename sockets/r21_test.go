@@ -89,6 +89,36 @@ func TestR21HeartbeatSynctest(t *testing.T) {
 			}
 		})
 	})
+	t.Run("any traffic is a sign of life", func(t *testing.T) {
+		// G9: a peer that never answers a PING but keeps sending
+		// messages stays connected over many timeouts.
+		synctest.Test(t, func(t *testing.T) {
+			evs, mon := newRelEvents(t)
+			pull := relNew(t, PULL, WithHeartbeat(ivl, timeout, 0), mon)
+			nc := relPipeAccept(t, pull)
+			rp := &relRaw{nc}
+			if err := rp.handshake("PUSH"); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 40 { // 40 × timeout/2 = 20 timeouts
+				if _, err := rp.Write(relFrame(false, []byte("alive"))); err != nil {
+					t.Fatalf("write %d: %v", i, err)
+				}
+				if _, err := relRecvT(pull, time.Second); err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				time.Sleep(timeout / 2)
+			}
+			synctest.Wait()
+			if n := evs.count(EventDisconnected); n != 0 {
+				t.Errorf("%d disconnects of a peer that sends every %v (timeout %v):\n%s", n, timeout/2, timeout, evs)
+			}
+			// And once it falls silent, it is dropped.
+			if _, ok := evs.wait(time.Hour, 1, relIs(EventDisconnected)); !ok {
+				t.Fatal("never dropped once silent")
+			}
+		})
+	})
 	t.Run("healthy peer: 0 disconnects over 20 intervals", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			for _, typ := range []Type{PULL, ROUTER, REP, PUB, PAIR} {
