@@ -230,6 +230,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -239,6 +240,15 @@ import (
 type libzmq struct{}
 
 func init() { register("libzmq", libzmq{}) }
+
+// libzmqBindEndpoint spells a tcp port 0 the way libzmq wants an
+// ephemeral port: "*".
+func libzmqBindEndpoint(ep string) string {
+	if rest, ok := strings.CutSuffix(ep, ":0"); ok && strings.HasPrefix(ep, "tcp://") {
+		return rest + ":*"
+	}
+	return ep
+}
 
 // lsock is one libzmq socket in its own context.
 type lsock struct {

@@ -200,15 +200,6 @@ type lineWriter struct{ w io.Writer }
 
 func (l *lineWriter) line(s string) { io.WriteString(l.w, s+"\n") }
 
-// libzmqBindEndpoint spells a tcp port 0 the way libzmq wants an
-// ephemeral port: "*".
-func libzmqBindEndpoint(ep string) string {
-	if rest, ok := strings.CutSuffix(ep, ":0"); ok && strings.HasPrefix(ep, "tcp://") {
-		return rest + ":*"
-	}
-	return ep
-}
-
 // errBadSize is libzmq's perf tools' complaint.
 func errBadSize(got, want int) error {
 	return fmt.Errorf("message of incorrect size received: %d octets, want %d", got, want)
