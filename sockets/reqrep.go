@@ -16,6 +16,8 @@ type reqSocket struct {
 	want    atomic.Pointer[pipe] // the peer whose reply is awaited; nil when idle
 	mu      sync.Mutex
 	waiting *pipe                   // the peer that got the request; nil when idle
+	sending bool                    // a Send is queueing a request (without mu held)
+	gone    bool                    // the peer it went to left before Send returned
 	lost    context.CancelCauseFunc // ends a Recv waiting on a peer that left
 	lostCtx context.Context
 	recvMu  sync.Mutex
@@ -29,20 +31,29 @@ var emptyFrame = []byte{}
 
 func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.waiting != nil {
+	if r.waiting != nil || r.sending {
+		r.mu.Unlock()
 		return errors.Join(ErrState, errors.New("dripdrop: REQ must receive the reply before sending again"))
 	}
+	r.sending, r.gone = true, false
+	r.mu.Unlock()
 	frames := make([][]byte, 0, 1+len(m.Frames))
 	frames = append(append(frames, emptyFrame), m.Frames...)
 	// The reply may come back before push returns: the peer is known to
-	// inbound from the moment the request is queued.
+	// inbound from the moment the request is queued. push may wait for
+	// room: r.mu is not held meanwhile, so peers can come and go.
 	p, err := r.lb.pushThen(ctx, outMsg{frames: frames}, func(p *pipe) { r.want.Store(p) })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sending = false
 	if err != nil {
 		return err
 	}
 	r.waiting = p
 	r.lostCtx, r.lost = context.WithCancelCause(context.Background())
+	if r.gone {
+		r.lost(ErrPeerLost)
+	}
 	return nil
 }
 
@@ -110,8 +121,11 @@ func (r *reqSocket) idle(p *pipe) {
 // peerGone fails a pending request whose peer left.
 func (r *reqSocket) peerGone(p *pipe) {
 	r.mu.Lock()
-	if r.waiting == p && r.lost != nil {
+	switch {
+	case r.waiting == p && r.lost != nil:
 		r.lost(ErrPeerLost)
+	case r.sending && r.want.Load() == p:
+		r.gone = true // Send is about to return: it fails the request then
 	}
 	r.mu.Unlock()
 }
