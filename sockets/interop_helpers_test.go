@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,17 +17,6 @@ import (
 	"github.com/dripdrop-go/dripdrop/internal/libzmqpeer"
 	"github.com/dripdrop-go/dripdrop/sockets"
 )
-
-// zmtpBlocked skips, naming the fix needed in package zmtp, where a check
-// has failed because of a defect there (package sockets does not own zmtp),
-// unless DRIPDROP_ZMTP_BLOCKED=1 is set: then the failure that follows is
-// reported. Once zmtp is fixed the check passes and this is never reached.
-func zmtpBlocked(t testing.TB, fix string) {
-	t.Helper()
-	if os.Getenv("DRIPDROP_ZMTP_BLOCKED") == "" {
-		t.Skipf("blocked on package zmtp: %s (set DRIPDROP_ZMTP_BLOCKED=1 to make this fail)", fix)
-	}
-}
 
 // newTestSocket creates one of our sockets, closed when the test ends.
 func newTestSocket(t testing.TB, typ sockets.Type, opts ...sockets.Option) *sockets.Socket {

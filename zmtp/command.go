@@ -49,6 +49,9 @@ func ParseCommand(body []byte) (name, data []byte, err error) {
 	}
 	n := int(body[0])
 	if n == 0 || n > len(body)-1 {
+		if isLibzmqPlainError(body) {
+			return []byte(CmdError), body[len(libzmqPlainError):], nil
+		}
 		return nil, nil, malformed("command name of %d octets, %d left", n, len(body)-1)
 	}
 	name = body[1 : 1+n]
@@ -150,4 +153,16 @@ func ParseHello(data []byte) (username, password string, err error) {
 		return "", "", malformed("HELLO password does not fit")
 	}
 	return string(u), string(rest[1:]), nil
+}
+
+// libzmqPlainError is how libzmq 4.3 (through 4.3.4 at least) spells the
+// ERROR command its PLAIN server sends: the C literal "\x05ERROR" reads
+// "\x05E" as the one octet 0x5E, so the name length is '^' and "RROR"
+// follows. A name length of 94 with so few octets after it can mean
+// nothing else, so ParseCommand takes it as ERROR: without that, a PLAIN
+// client refused by libzmq would not learn it was refused, and would retry.
+const libzmqPlainError = "^RROR"
+
+func isLibzmqPlainError(body []byte) bool {
+	return len(body) > len(libzmqPlainError) && string(body[:len(libzmqPlainError)]) == libzmqPlainError
 }

@@ -345,3 +345,29 @@ func TestParseCommand(t *testing.T) {
 		}
 	}
 }
+
+// libzmq 4.3.4's PLAIN server spells ERROR "\x5eRROR" (captured from a
+// pyzmq PLAIN server refusing a wrong password through its ZAP handler:
+// 04 09 5e 'RROR' 03 '400'). ParseCommand reads it as ERROR "400".
+func TestParseCommandLibzmqPlainError(t *testing.T) {
+	body := []byte{0x5e, 'R', 'R', 'O', 'R', 0x03, '4', '0', '0'}
+	name, data, err := ParseCommand(body)
+	if err != nil || string(name) != CmdError {
+		t.Fatalf("ParseCommand(% x) = %q, %v; want ERROR", body, name, err)
+	}
+	reason, err := ParseError(data)
+	if err != nil || reason != "400" {
+		t.Fatalf("ParseError = %q, %v; want 400", reason, err)
+	}
+	// Only that spelling: a real 94-octet name still parses as itself, and
+	// other short bodies with a long name length stay malformed.
+	long := slices.Concat([]byte{0x5e}, []byte("RROR"), bytes.Repeat([]byte{'X'}, 90))
+	if name, _, err := ParseCommand(long); err != nil || len(name) != 94 {
+		t.Fatalf("94-octet name: %q, %v", name, err)
+	}
+	for _, bad := range [][]byte{{0x5e, 'R', 'R', 'O', 'R'}, {0x5e, 'R', 'R', 'O', 'X', 0x00}} {
+		if _, _, err := ParseCommand(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("ParseCommand(% x) = %v, want ErrMalformed", bad, err)
+		}
+	}
+}

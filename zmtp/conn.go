@@ -52,8 +52,8 @@ func newConn(nc net.Conn, cfg Config) *Conn {
 	c := &Conn{
 		nc:      nc,
 		cfg:     cfg,
-		rd:      newFrameReader(nc, cfg.ReadBufferSize),
-		wr:      newFrameWriter(nc, cfg.WriteBufferSize),
+		rd:      newHandshakeReader(nc),
+		wr:      newHandshakeWriter(nc),
 		maxMsg:  cfg.MaxMsgSize,
 		closing: make(chan struct{}),
 	}
@@ -63,8 +63,11 @@ func newConn(nc net.Conn, cfg Config) *Conn {
 	return c
 }
 
-// start begins the connection's background work after the handshake.
+// start gives the connection its full-size buffers and begins its
+// background work, once the handshake is done.
 func (c *Conn) start() {
+	c.rd.grow(c.cfg.ReadBufferSize)
+	c.wr.grow(c.cfg.WriteBufferSize)
 	if c.cfg.HeartbeatInterval > 0 {
 		c.hbDone = make(chan struct{})
 		go c.heartbeat()

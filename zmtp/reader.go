@@ -8,7 +8,8 @@ import (
 // Sizes of the receive path. A frame no larger than the read buffer is read
 // into it and copied out once; small frames are carved out of a shared slab
 // instead of one allocation each. A larger frame is read straight into its
-// own body, which starts at firstChunk (or the declared size, if smaller) and
+// own body, which starts at firstChunk (4 KiB during the handshake; or the
+// declared size, if smaller) and
 // doubles only as bytes arrive, so a declared size never drives an
 // allocation: memory held for a frame stays under twice the bytes received
 // plus firstChunk.
@@ -25,6 +26,12 @@ const (
 	// separately from MaxMsgSize. It leaves room for large INITIATE
 	// metadata.
 	maxHandshakeCommand = 1 << 20
+	// handshakeBufferSize and handshakeChunk size the read and write
+	// buffers until the handshake is done, so that a connection that
+	// never completes it holds little memory (DESIGN.md D6): the buffers
+	// grow to their configured sizes once the peer is ready.
+	handshakeBufferSize = 512
+	handshakeChunk      = 4 << 10
 )
 
 // frameReader decodes frames from a byte stream. It is used by one
@@ -34,14 +41,30 @@ type frameReader struct {
 	buf        []byte // buf[start:end] holds bytes read but not yet decoded
 	start, end int
 	slab       []byte // free space for carving small frame bodies
+	chunk      int    // first allocation for a body larger than buf
 	err        error  // sticky read error, returned once buffered bytes are used
 }
 
-func newFrameReader(r io.Reader, size int) frameReader {
+// newHandshakeReader returns a reader with the small buffers of the
+// handshake phase; grow gives it its full size.
+func newHandshakeReader(r io.Reader) frameReader {
+	return frameReader{r: r, buf: make([]byte, handshakeBufferSize), chunk: handshakeChunk}
+}
+
+// grow enlarges the buffer to size octets (under 256: the default),
+// keeping what is buffered, and lifts the first chunk to its full size.
+func (fr *frameReader) grow(size int) {
 	if size < 256 {
 		size = DefaultReadBufferSize
 	}
-	return frameReader{r: r, buf: make([]byte, size)}
+	fr.chunk = firstChunk
+	if size <= len(fr.buf) {
+		return
+	}
+	buf := make([]byte, size)
+	fr.end = copy(buf, fr.buf[fr.start:fr.end])
+	fr.start = 0
+	fr.buf = buf
 }
 
 func (fr *frameReader) buffered() int { return fr.end - fr.start }
@@ -159,7 +182,7 @@ func (fr *frameReader) carve(b []byte) []byte {
 // readLarge reads a body larger than the read buffer, growing it only as
 // bytes arrive.
 func (fr *frameReader) readLarge(size int) ([]byte, error) {
-	body := make([]byte, 0, min(size, max(firstChunk, fr.buffered())))
+	body := make([]byte, 0, min(size, max(fr.chunk, fr.buffered())))
 	n := min(fr.buffered(), size)
 	body = append(body, fr.buf[fr.start:fr.start+n]...)
 	fr.consume(n)

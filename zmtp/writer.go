@@ -27,11 +27,22 @@ type frameWriter struct {
 	limit int   // flush when buf would grow past this
 }
 
-func newFrameWriter(w io.Writer, size int) frameWriter {
+// newHandshakeWriter returns a writer with the small buffer of the
+// handshake phase; grow gives it its full size.
+func newHandshakeWriter(w io.Writer) frameWriter {
+	return frameWriter{w: w, buf: make([]byte, 0, handshakeBufferSize), limit: handshakeBufferSize}
+}
+
+// grow enlarges the batch buffer to size octets (under 512: the default),
+// keeping what is buffered.
+func (fw *frameWriter) grow(size int) {
 	if size < 512 {
 		size = DefaultWriteBufferSize
 	}
-	return frameWriter{w: w, buf: make([]byte, 0, size), limit: size}
+	fw.limit = size
+	if cap(fw.buf) < size {
+		fw.buf = append(make([]byte, 0, size), fw.buf...)
+	}
 }
 
 // writeFrame encodes one frame. Small bodies are copied into the buffer; a
