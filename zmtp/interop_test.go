@@ -797,8 +797,12 @@ func handshakeZmq4(t *testing.T, nc net.Conn, cfg zmtp.Config, tap bool) (*zmtp.
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	// zmq4 greets as ZMTP 3.0.
-	if g := c.PeerGreeting(); g.Major != 3 || g.Minor != 0 || g.Mechanism != "NULL" {
-		t.Errorf("zmq4 greeting %+v, want 3.0 NULL", g)
+	mech := "NULL"
+	if cfg.Mechanism != nil {
+		mech = cfg.Mechanism.Name()
+	}
+	if g := c.PeerGreeting(); g.Major != 3 || g.Minor != 0 || g.Mechanism != mech {
+		t.Errorf("zmq4 greeting %+v, want 3.0 %s", g, mech)
 	}
 	if c.PeerSpeaks31() {
 		t.Error("PeerSpeaks31 = true for a ZMTP 3.0 peer")
