@@ -11,9 +11,10 @@ import (
 	"github.com/dripdrop-go/dripdrop/zmtp"
 )
 
-// runDemo shows what the engine does today: a DEALER and a ROUTER engine
-// handshake over loopback TCP (NULL, then PLAIN with a password check) and
-// exchange multipart messages.
+// runDemo shows what dripdrop does today: first the socket patterns over
+// tcp, ipc and inproc (demoSockets), then the engine underneath: a DEALER
+// and a ROUTER engine handshake over loopback TCP (NULL, then PLAIN with a
+// password check) and exchange multipart messages.
 func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -42,8 +43,11 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 			Mechanism: zmtp.PlainClient{Username: "admin", Password: "guess"}},
 			zmtp.Config{SocketType: zmtp.Router, Mechanism: zmtp.PlainServer{}, Authenticator: users}},
 	}
+	if err := demoSockets(ctx, out); err != nil {
+		return err
+	}
 	for _, tc := range cases {
-		fmt.Fprintf(out, "== %s\n", tc.title)
+		fmt.Fprintf(out, "== engine handshake, %s\n", tc.title)
 		if err := demoExchange(ctx, out, tc.client, tc.server); err != nil {
 			fmt.Fprintf(out, "   refused: %v\n", err)
 		}

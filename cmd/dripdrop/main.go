@@ -1,7 +1,7 @@
 // Command dripdrop is the project's one binary. Subcommands:
 //
 //	dripdrop cat       a socket on stdin and stdout
-//	dripdrop demo      two ZMTP engines talking over loopback TCP
+//	dripdrop demo      a tour of the socket patterns and the ZMTP handshakes
 package main
 
 import (
@@ -41,7 +41,7 @@ const usage = `usage: dripdrop COMMAND [flags]
 commands:
   bench   throughput and latency tests like libzmq's perf tools (dripdrop bench -h)
   cat     move messages between a socket and stdin/stdout (dripdrop cat -h)
-  demo    run two ZMTP engines over loopback TCP and show the handshake
+  demo    a tour: the socket patterns over tcp, ipc and inproc, then ZMTP handshakes
   keygen  print a new CURVE key pair in Z85 (dripdrop keygen -h)`
 
 // run is the whole program, minus process setup, so tests can call it.

@@ -18,6 +18,14 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
+		"worker 1 got 3 tasks",
+		"worker 2 got 3 tasks",
+		`publisher learnt: subscribe "weather."`,
+		`subscriber received "weather.paris 12C"`,
+		`subscriber received "weather.oslo -3C"`,
+		`"two" -> "TWO"`,
+		`router saw identities ["alice" "bob"]`,
+		`bob received "welcome, bob"`,
 		`server sees a DEALER with Identity "dealer-1"`,
 		`User-Id "admin"`,
 		`server received 3 frames: "ping" | "" | <300 octets>`,
@@ -27,6 +35,9 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "sports.") {
+		t.Errorf("the subscriber got an update it did not subscribe to:\n%s", out.String())
 	}
 }
 
