@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dripdrop-go/dripdrop/zmtp"
+	"github.com/dripdrop-go/dripdrop/zmtp/curve"
 )
 
 // Defaults of the socket options.
@@ -15,6 +16,7 @@ const (
 	DefaultReconnectInterval    = 100 * time.Millisecond
 	DefaultReconnectIntervalMax = 0 // no backoff growth, as libzmq
 	DefaultHandshakeTimeout     = 30 * time.Second
+	DefaultZAPTimeout           = 10 * time.Second // never more than the handshake timeout
 )
 
 // Option configures a socket at creation. An option with a bad value makes
@@ -40,6 +42,9 @@ type options struct {
 	mechanism        func(bind bool) zmtp.Mechanism
 	authenticator    zmtp.Authenticator
 	zapDomain        string
+	zapTimeout       time.Duration
+	zapEnforce       bool
+	zapEndpoint      string // ZAPEndpoint; tests give each handler its own
 	metadata         zmtp.Metadata
 	logger           *slog.Logger
 	monitor          chan<- Event
@@ -54,6 +59,8 @@ func defaultOptions() options {
 		reconnectIvlMax:  DefaultReconnectIntervalMax,
 		maxMsgSize:       -1,
 		handshakeTimeout: DefaultHandshakeTimeout,
+		zapTimeout:       DefaultZAPTimeout,
+		zapEndpoint:      ZAPEndpoint,
 		logger:           slog.New(slog.DiscardHandler),
 	}
 }
@@ -187,8 +194,16 @@ func WithXPubVerbose() Option {
 	return func(o *options) error { o.xpubVerbose = true; return nil }
 }
 
+// Security options. A socket has one mechanism: WithPlainClient,
+// WithPlainServer, WithCurveClient, WithCurveServer and WithMechanism
+// replace one another, the last one given wins; without any the socket
+// speaks NULL. Server-side handshakes consult the socket's authenticator
+// (WithZAP), or else the ZAP handler an application has bound at
+// ZAPEndpoint, as libzmq does; see docs/CURVE.md.
+
 // WithPlainClient makes the socket's connections authenticate with PLAIN
-// as a client.
+// (RFC 24) as a client: the username and password travel in the clear.
+// Each is limited to 255 octets.
 func WithPlainClient(username, password string) Option {
 	return func(o *options) error {
 		if len(username) > 255 || len(password) > 255 {
@@ -201,35 +216,135 @@ func WithPlainClient(username, password string) Option {
 	}
 }
 
-// WithPlainServer makes the socket a PLAIN server: each client's username
-// and password go to auth, which must be set.
+// WithPlainServer makes the socket a PLAIN server. Each client's username
+// and password go to auth; a nil auth means the socket's WithZAP
+// authenticator, or else the ZAP handler bound at ZAPEndpoint (as with
+// libzmq's ZMQ_PLAIN_SERVER). With neither, every client is refused with
+// status 500 (ErrNoAuthenticator): a password nobody checks would let
+// anyone in, and libzmq 4.3 refuses too.
 func WithPlainServer(auth zmtp.Authenticator) Option {
 	return func(o *options) error {
-		if auth == nil {
-			return invalid("PLAIN server without an authenticator")
-		}
 		o.mechanism = func(bool) zmtp.Mechanism { return zmtp.PlainServer{} }
-		o.authenticator = auth
+		if auth != nil {
+			o.authenticator = auth
+		}
 		return nil
 	}
 }
 
-// WithMechanism sets the security mechanism directly (for example a CURVE
-// mechanism from package zmtp/curve), with the authenticator servers use.
+// WithCurveServer makes the socket a CURVE server (RFC 25/26): traffic is
+// encrypted, and clients must know the public key that goes with secret
+// (curve.KeyPairFromSecret; dripdrop keygen prints both). Clients are
+// authenticated by the socket's WithZAP authenticator, which sees each
+// client's permanent public key, or else by the ZAP handler bound at
+// ZAPEndpoint; with neither, any client that knows the server's public key
+// gets in, as with libzmq without a ZAP handler. A zero key is refused.
+func WithCurveServer(secret curve.Key) Option {
+	return func(o *options) error {
+		srv, err := curve.NewServer(secret)
+		if err != nil {
+			return invalid("WithCurveServer: %v", err)
+		}
+		o.mechanism = func(bool) zmtp.Mechanism { return srv }
+		return nil
+	}
+}
+
+// WithCurveClient makes the socket's connections CURVE clients with the
+// permanent key pair keys, to servers whose public key is serverPublic. A
+// pair with only its secret half set gets its public half derived. Zero
+// keys, and a public key that does not belong to the secret one, are
+// refused.
+func WithCurveClient(keys curve.KeyPair, serverPublic curve.Key) Option {
+	return func(o *options) error {
+		if keys.Public.IsZero() && !keys.Secret.IsZero() {
+			var err error
+			if keys, err = curve.KeyPairFromSecret(keys.Secret); err != nil {
+				return invalid("WithCurveClient: %v", err)
+			}
+		}
+		cli, err := curve.NewClient(keys, serverPublic)
+		if err != nil {
+			return invalid("WithCurveClient: %v", err)
+		}
+		o.mechanism = func(bool) zmtp.Mechanism { return cli }
+		return nil
+	}
+}
+
+// WithMechanism sets the security mechanism directly, with the
+// authenticator servers use (nil: as for WithPlainServer).
 func WithMechanism(m zmtp.Mechanism, auth zmtp.Authenticator) Option {
 	return func(o *options) error {
 		if m == nil {
 			return invalid("nil mechanism")
 		}
 		o.mechanism = func(bool) zmtp.Mechanism { return m }
+		if auth != nil {
+			o.authenticator = auth
+		}
+		return nil
+	}
+}
+
+// WithZAP sets the socket's authenticator: the Go form of a ZAP handler
+// (RFC 27), asked about every client once the mechanism has its
+// credentials, with the ZAP domain, the client's address and, for PLAIN,
+// the username and password, for CURVE the client's public key. PLAIN and
+// CURVE servers consult it, and so does every NULL connection of a socket
+// that has one (libzmq's NULL with a ZAP domain). Its answer's status
+// decides: 200 lets the client in, with the answer's user id and metadata
+// on its messages (Msg.Peer); 300, 400 and 500 refuse it with an ERROR.
+// It is called with a context that ends after the ZAP timeout
+// (WithZAPTimeout) and must honour it. NewAuth makes a ready-made one;
+// ServeZAP serves one to other sockets the libzmq way.
+func WithZAP(auth zmtp.Authenticator) Option {
+	return func(o *options) error {
+		if auth == nil {
+			return invalid("WithZAP(nil)")
+		}
 		o.authenticator = auth
 		return nil
 	}
 }
 
-// WithZAPDomain sets the domain passed to the authenticator.
+// WithZAPDomain sets the ZAP domain passed to the authenticator or ZAP
+// handler (default ""). As in libzmq, a NULL socket without WithZAP
+// consults a bound ZAP handler only when it has a domain.
 func WithZAPDomain(domain string) Option {
-	return func(o *options) error { o.zapDomain = domain; return nil }
+	return func(o *options) error {
+		if len(domain) > 255 {
+			return invalid("ZAP domain of %d octets, at most 255", len(domain))
+		}
+		o.zapDomain = domain
+		return nil
+	}
+}
+
+// WithZAPEnforce makes a server that has no authenticator of its own
+// refuse every client (status 500, ErrNoAuthenticator) while no ZAP
+// handler is bound, instead of letting CURVE clients that know its key,
+// and NULL clients of a socket with a ZAP domain, in (libzmq's draft
+// ZMQ_ZAP_ENFORCE_DOMAIN). Without it a CURVE server whose handler has
+// gone accepts clients unchecked, as libzmq 4.3 does by default.
+func WithZAPEnforce() Option {
+	return func(o *options) error { o.zapEnforce = true; return nil }
+}
+
+// WithZAPTimeout bounds each authentication: the wait for a ZAP handler's
+// reply, and the deadline of the context given to the WithZAP
+// authenticator (default DefaultZAPTimeout, 10 s, and never more than the
+// handshake timeout). A client whose authentication times out is refused
+// with status 300 (try again later) and the server's handshake fails
+// with ErrZAPTimeout.
+func WithZAPTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return invalid("ZAP timeout %v", d)
+		}
+		o.zapTimeout = d
+		return nil
+	}
 }
 
 // WithMetadata adds application properties (names should start "X-") to

@@ -59,7 +59,6 @@ func TestOptionValidation(t *testing.T) {
 		{"identity of 256 octets", DEALER, WithIdentity(bytes.Repeat([]byte{'i'}, 256))},
 		{"nil monitor", PUSH, WithMonitor(nil)},
 		{"nil logger", PUSH, WithLogger(nil)},
-		{"PLAIN server without authenticator", PULL, WithPlainServer(nil)},
 		{"PLAIN password over 255 octets", PUSH, WithPlainClient("u", strings.Repeat("p", 256))},
 		{"nil mechanism", PUSH, WithMechanism(nil, nil)},
 		{"metadata name with a space", PUSH, WithMetadata(zmtp.Metadata{{Name: "X Bad", Value: []byte("v")}})},

@@ -265,7 +265,7 @@ func (s *Socket) zmtpConfig() zmtp.Config {
 		SocketType:        s.typ.zmtp(),
 		Identity:          o.identity,
 		Mechanism:         mech,
-		Authenticator:     o.authenticator,
+		Authenticator:     s.authenticator(mech),
 		Domain:            o.zapDomain,
 		Metadata:          o.metadata,
 		HandshakeTimeout:  o.handshakeTimeout,

@@ -32,7 +32,9 @@ type AuthResult struct {
 
 // Authenticator decides whether a peer may finish its handshake. It is
 // called by NULL (when set), PLAIN and CURVE servers once the mechanism has
-// the peer's credentials. An error is treated as status 500.
+// the peer's credentials. An error is treated as status 500, unless the
+// result carries another refusing status (300 or 400), which is then what
+// the peer is told; either way the handshake's error wraps it.
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *AuthRequest) (AuthResult, error)
 }

@@ -176,11 +176,14 @@ func (hs *HandshakeIO) Authenticate(ctx context.Context, r *AuthRequest) error {
 	r.Identity = hs.cfg.Identity
 	r.Mechanism = hs.Peer.Mechanism
 	res, err := auth.Authenticate(ctx, r)
-	if err != nil {
+	if err != nil && (res.Status == "" || res.Status == StatusOK) {
 		res = AuthResult{Status: StatusInternal, StatusText: err.Error()}
 	}
 	if res.Status != StatusOK {
 		hs.SendError(res.Status)
+		if err != nil {
+			return fmt.Errorf("%w: status %s: %w", ErrAuth, res.Status, err)
+		}
 		return fmt.Errorf("%w: status %s %s", ErrAuth, res.Status, res.StatusText)
 	}
 	hs.UserID = res.UserID
