@@ -1,0 +1,592 @@
+package sockets_test
+
+// CURVE and ZAP against a real libzmq (4.3.x through pyzmq): our socket as
+// the CURVE server and as the client, for PUSH/PULL, REQ/REP, PUB/SUB and
+// DEALER/ROUTER over tcp and ipc, carrying the bulkShapes runs (10,000
+// small messages, multipart messages, 1 MiB frames) of the NULL interop
+// tests; subscriptions seen not to cross in the clear; heartbeats over
+// CURVE for more than 10 intervals; refusals (a wrong server key, an
+// unknown client key, a wrong password) with 0 messages delivered and a
+// handshake-failed event that says why; and PLAIN against pyzmq's ZAP
+// authenticator and against ours served the libzmq way.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dripdrop-go/dripdrop/internal/libzmqpeer"
+	"github.com/dripdrop-go/dripdrop/sockets"
+	"github.com/dripdrop-go/dripdrop/zmtp"
+	"github.com/dripdrop-go/dripdrop/zmtp/curve"
+)
+
+func newKeys(t testing.TB) curve.KeyPair {
+	t.Helper()
+	kp, err := curve.NewKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+// curveKeys are the permanent keys of one test: the server's and the
+// client's.
+type curveKeys struct{ server, client curve.KeyPair }
+
+func newCurveKeys(t testing.TB) curveKeys { return curveKeys{newKeys(t), newKeys(t)} }
+
+// libClientArgs are the peer.py flags of a libzmq CURVE client (keys as
+// --flag=KEY: a Z85 key may start with "-").
+func (k curveKeys) libClientArgs() []string {
+	return []string{"--curve-serverkey=" + k.server.Public.String(),
+		"--curve-public=" + k.client.Public.String(), "--curve-secret=" + k.client.Secret.String()}
+}
+
+// libServerArgs are those of a libzmq CURVE server (no ZAP handler: any
+// client that knows the key).
+func (k curveKeys) libServerArgs() []string {
+	return []string{"--curve-server", "--curve-secret=" + k.server.Secret.String()}
+}
+
+// withCurve returns c with CURVE on both sides, ours in the server role
+// or the client role.
+func withCurve(c libCombo, k curveKeys, oursServer bool) libCombo {
+	c.oursOpts = slices.Clone(c.oursOpts)
+	c.libArgs = slices.Clone(c.libArgs)
+	if oursServer {
+		c.oursOpts = append(c.oursOpts, sockets.WithCurveServer(k.server.Secret))
+		c.libArgs = append(c.libArgs, k.libClientArgs()...)
+	} else {
+		c.oursOpts = append(c.oursOpts, sockets.WithCurveClient(k.client, k.server.Public))
+		c.libArgs = append(c.libArgs, k.libServerArgs()...)
+	}
+	return c
+}
+
+// curveCombos are the pairs of the CURVE matrix.
+var curveCombos = []string{
+	"PUSH-PULL", "PULL-PUSH", "REQ-REP", "REP-REQ", "PUB-SUB", "SUB-PUB", "DEALER-ROUTER", "ROUTER-DEALER",
+}
+
+// TestLibzmqCurve runs the pairs with CURVE: ours as the server and
+// binding, and ours as the client with libzmq binding, over tcp and ipc;
+// and, over tcp, PUSH/PULL and REQ/REP with the server connecting.
+func TestLibzmqCurve(t *testing.T) {
+	libzmqpeer.Require(t)
+	t.Parallel()
+	byName := map[string]libCombo{}
+	for _, c := range libCombos() {
+		byName[c.name] = c
+	}
+	type run struct {
+		oursServer, oursBinds bool
+		transport             string
+	}
+	for _, name := range curveCombos {
+		base, ok := byName[name]
+		if !ok {
+			t.Fatalf("no combo %s", name)
+		}
+		runs := []run{{true, true, "tcp"}, {true, true, "ipc"}, {false, false, "tcp"}, {false, false, "ipc"}}
+		if name == "PUSH-PULL" || name == "REQ-REP" {
+			runs = append(runs, run{true, false, "tcp"}, run{false, true, "tcp"})
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var wg sync.WaitGroup
+			for _, r := range runs {
+				role, side := "ours-server", "ours-binds"
+				if !r.oursServer {
+					role = "ours-client"
+				}
+				if !r.oursBinds {
+					side = "libzmq-binds"
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					t.Run(role+"/"+side+"/"+r.transport, func(t *testing.T) {
+						c := withCurve(base, newCurveKeys(t), r.oursServer)
+						e := startLibEnv(t, c, r.oursBinds, r.transport)
+						c.run(t, e)
+						for _, ev := range drain(e.events) {
+							if ev.Type == sockets.EventHandshakeFailed {
+								t.Errorf("a handshake failed: %v", ev)
+							}
+						}
+					})
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// drain returns the events queued in ch.
+func drain(ch chan sockets.Event) []sockets.Event {
+	var evs []sockets.Event
+	for {
+		select {
+		case ev := <-ch:
+			evs = append(evs, ev)
+		default:
+			return evs
+		}
+	}
+}
+
+// recorder is a tcp forwarder that keeps every octet it forwards, each
+// direction apart, to look at what crossed the wire.
+type recorder struct {
+	ln       net.Listener
+	target   string
+	mu       sync.Mutex
+	up, down bytes.Buffer // client to server, server to client
+	conns    []net.Conn
+	wg       sync.WaitGroup
+}
+
+func newRecorder(t *testing.T, target string) *recorder {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{ln: ln, target: strings.TrimPrefix(target, "tcp://")}
+	r.wg.Add(1)
+	go r.accept()
+	t.Cleanup(r.close)
+	return r
+}
+
+func (r *recorder) endpoint() string { return "tcp://" + r.ln.Addr().String() }
+
+func (r *recorder) accept() {
+	defer r.wg.Done()
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", r.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		r.mu.Lock()
+		r.conns = append(r.conns, c, s)
+		r.mu.Unlock()
+		r.wg.Add(2)
+		go r.pipe(s, c, &r.up)
+		go r.pipe(c, s, &r.down)
+	}
+}
+
+func (r *recorder) pipe(dst, src net.Conn, log *bytes.Buffer) {
+	defer r.wg.Done()
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			r.mu.Lock()
+			log.Write(buf[:n])
+			r.mu.Unlock()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (r *recorder) close() {
+	r.ln.Close()
+	r.mu.Lock()
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+// seen reports whether s crossed the wire, in either direction.
+func (r *recorder) seen(s string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return bytes.Contains(r.up.Bytes(), []byte(s)) || bytes.Contains(r.down.Bytes(), []byte(s))
+}
+
+// TestLibzmqCurveOnTheWire: a libzmq SUB (CURVE client) subscribes, through
+// a forwarder that records the traffic, to our PUB (CURVE server): the
+// subscription and the messages arrive, yet neither the topic nor the
+// payload appears on the wire. With NULL they do (the control).
+func TestLibzmqCurveOnTheWire(t *testing.T) {
+	libzmqpeer.Require(t)
+	t.Parallel()
+	const topic, payload = "topic-only-the-ends-know", "payload-only-the-ends-know"
+	for _, secure := range []bool{true, false} {
+		name := "CURVE"
+		if !secure {
+			name = "NULL-control"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testContext(t, 30*time.Second)
+			k := newCurveKeys(t)
+			var libArgs []string
+			pubOpts := []sockets.Option{sockets.WithSendHWM(0)}
+			if secure {
+				pubOpts = append(pubOpts, sockets.WithCurveServer(k.server.Secret))
+				libArgs = k.libClientArgs()
+			}
+			pub := newTestSocket(t, sockets.PUB, pubOpts...)
+			rec := newRecorder(t, bindTestSocket(t, pub, "tcp"))
+			sub := libzmqpeer.Start(t, libzmqpeer.Options{Type: "SUB", Connect: []string{rec.endpoint()},
+				Args: append(libArgs, "--rcvtimeo", "100")})
+			if err := sub.Subscribe([]byte(topic)); err != nil {
+				t.Fatal(err)
+			}
+			var got [][]byte
+			for ctx.Err() == nil {
+				if err := pub.Send(ctx, sockets.NewMsgString(topic, payload)); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if got, err = sub.Recv(); err == nil {
+					break
+				}
+			}
+			if err := equalFrames(got, [][]byte{[]byte(topic), []byte(payload)}); err != nil {
+				t.Fatalf("libzmq SUB received: %v", err)
+			}
+			if secure && (rec.seen(topic) || rec.seen(payload)) {
+				t.Fatal("the topic or the payload crossed the wire in the clear under CURVE")
+			}
+			if !secure && !(rec.seen(topic) && rec.seen(payload)) {
+				t.Fatal("the NULL control did not see the topic and the payload on the wire: the recorder records nothing")
+			}
+		})
+	}
+}
+
+// TestLibzmqCurveHeartbeat keeps a CURVE connection idle for 12 heartbeat
+// intervals, with us and with libzmq sending the (encrypted) PINGs: no
+// side may see it drop, and messages still flow after. Not parallel, as
+// TestLibzmqHeartbeat, so that a loaded machine does not starve a peer
+// past the timeout.
+func TestLibzmqCurveHeartbeat(t *testing.T) {
+	libzmqpeer.Require(t)
+	const ivl = 100 * time.Millisecond
+	const window = 12 * ivl
+	hb := []sockets.Option{sockets.WithHeartbeat(ivl, 5*ivl, 0)}
+	libHB := []string{"--heartbeat-ivl", "100", "--heartbeat-timeout", "500"}
+	var wg sync.WaitGroup
+	for _, c := range []struct {
+		name       string
+		oursServer bool
+		oursOpts   []sockets.Option
+		libArgs    []string
+	}{
+		{"ours-pings/ours-server", true, hb, nil},
+		{"ours-pings/ours-client", false, hb, nil},
+		{"libzmq-pings/ours-server", true, nil, libHB},
+		{"libzmq-pings/ours-client", false, nil, libHB},
+	} {
+		wg.Add(1)
+		go t.Run(c.name, func(t *testing.T) {
+			defer wg.Done()
+			ctx := testContext(t, 30*time.Second)
+			k := newCurveKeys(t)
+			events := newMonitor()
+			opts := append(slices.Clone(c.oursOpts), sockets.WithMonitor(events))
+			o := libzmqpeer.Options{Type: "DEALER", Args: append(slices.Clone(c.libArgs), "--monitor")}
+			if c.oursServer {
+				opts = append(opts, sockets.WithCurveServer(k.server.Secret))
+				o.Args = append(o.Args, k.libClientArgs()...)
+			} else {
+				opts = append(opts, sockets.WithCurveClient(k.client, k.server.Public))
+				o.Args = append(o.Args, k.libServerArgs()...)
+			}
+			ours := newTestSocket(t, sockets.DEALER, opts...)
+			var peer *libzmqpeer.Peer
+			if c.oursServer {
+				o.Connect = []string{bindTestSocket(t, ours, "tcp")}
+				peer = libzmqpeer.Start(t, o)
+			} else {
+				o.Bind = []string{"tcp://127.0.0.1:0"}
+				peer = libzmqpeer.Start(t, o)
+				if err := ours.Connect(peer.Endpoint()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := waitForEvent(ctx, events, sockets.EventHandshakeSucceeded, sockets.EventHandshakeFailed); err != nil {
+				t.Fatal(err)
+			}
+			exchange := func(what string) {
+				t.Helper()
+				if err := ours.Send(ctx, sockets.NewMsgString("ping", what)); err != nil {
+					t.Fatal(err)
+				}
+				if err := peer.Echo(1); err != nil {
+					t.Fatal(err)
+				}
+				m, err := ours.Recv(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := equalFrames(m.Frames, [][]byte{[]byte("ping"), []byte(what)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exchange("before")
+			timer := time.NewTimer(window)
+			defer timer.Stop()
+		watch:
+			for {
+				select {
+				case ev := <-events:
+					if ev.Type == sockets.EventDisconnected || ev.Type == sockets.EventHandshakeSucceeded {
+						t.Fatalf("connection dropped during the idle window: %v", ev)
+					}
+				case <-timer.C:
+					break watch
+				}
+			}
+			exchange("after")
+			evs, err := peer.Events()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if countPrefix(evs, "DISCONNECTED")+countPrefix(evs, "HANDSHAKE_FAILED") != 0 || countPrefix(evs, "HANDSHAKE_SUCCEEDED") != 1 {
+				t.Fatalf("libzmq saw the connection drop: %q", evs)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// noDelivery checks that nothing reaches our socket within d.
+func noDelivery(t *testing.T, ctx context.Context, s *sockets.Socket, d time.Duration) {
+	t.Helper()
+	short, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if m, err := s.Recv(short); !isTimeout(err) {
+		t.Fatalf("Recv = %s, %v; want nothing delivered", showFrames(m.Frames), err)
+	}
+}
+
+// libNoDelivery checks that the libzmq peer (started with a short
+// --rcvtimeo) receives nothing.
+func libNoDelivery(t *testing.T, peer *libzmqpeer.Peer) {
+	t.Helper()
+	if got, err := peer.Recv(); err == nil || !strings.Contains(err.Error(), "TIMEOUT") {
+		t.Fatalf("libzmq received %s, %v; want nothing delivered", showFrames(got), err)
+	}
+}
+
+// TestLibzmqCurveRefusals: a wrong server key and an unknown client key,
+// ours in either role. Nothing is delivered and our handshake-failed
+// event says why. A server that hangs up after HELLO (what a wrong server
+// key gets) is retried, as libzmq retries; an ERROR from the server's ZAP
+// handler stops our dialer.
+func TestLibzmqCurveRefusals(t *testing.T) {
+	libzmqpeer.Require(t)
+	t.Parallel()
+
+	t.Run("ours-client/wrong-server-key", func(t *testing.T) {
+		t.Parallel()
+		ctx := testContext(t, 30*time.Second)
+		k := newCurveKeys(t)
+		peer := libzmqpeer.Start(t, libzmqpeer.Options{Type: "PULL", Bind: []string{"tcp://127.0.0.1:0"},
+			Args: append(k.libServerArgs(), "--rcvtimeo", "300", "--monitor")})
+		events := newMonitor()
+		push := newTestSocket(t, sockets.PUSH, sockets.WithMonitor(events), sockets.WithLinger(0),
+			sockets.WithReconnectInterval(50*time.Millisecond, 0),
+			sockets.WithCurveClient(k.client, newKeys(t).Public))
+		if err := push.Connect(peer.Endpoint()); err != nil {
+			t.Fatal(err)
+		}
+		if err := push.Send(ctx, sockets.NewMsgString("must not arrive")); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := waitForEvent(ctx, events, sockets.EventHandshakeFailed, sockets.EventHandshakeSucceeded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(ev.Err, curve.ErrNoWelcome) {
+			t.Errorf("handshake failed with %v; want curve.ErrNoWelcome", ev.Err)
+		}
+		if _, err := waitForEvent(ctx, events, sockets.EventConnectRetried, sockets.EventReconnectStopped); err != nil {
+			t.Errorf("after a server that hung up: %v", err)
+		}
+		libNoDelivery(t, peer)
+		evs, err := peer.Events()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if countPrefix(evs, "HANDSHAKE_SUCCEEDED") != 0 {
+			t.Fatalf("libzmq saw a handshake succeed: %q", evs)
+		}
+	})
+
+	t.Run("ours-server/wrong-server-key", func(t *testing.T) {
+		t.Parallel()
+		ctx := testContext(t, 30*time.Second)
+		k := newCurveKeys(t)
+		events := newMonitor()
+		pull := newTestSocket(t, sockets.PULL, sockets.WithMonitor(events), sockets.WithCurveServer(k.server.Secret))
+		wrong := curveKeys{server: newKeys(t), client: k.client}
+		libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUSH", Connect: []string{bindTestSocket(t, pull, "tcp")},
+			Args: wrong.libClientArgs()}).SendN(5, 16)
+		ev, err := waitForEvent(ctx, events, sockets.EventHandshakeFailed, sockets.EventHandshakeSucceeded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(ev.Err, curve.ErrCrypto) {
+			t.Errorf("handshake failed with %v; want curve.ErrCrypto (the HELLO box does not open)", ev.Err)
+		}
+		noDelivery(t, ctx, pull, 300*time.Millisecond)
+	})
+
+	t.Run("ours-client/unknown-client-key", func(t *testing.T) {
+		t.Parallel()
+		ctx := testContext(t, 30*time.Second)
+		k := newCurveKeys(t)
+		peer := libzmqpeer.Start(t, libzmqpeer.Options{Type: "PULL", Bind: []string{"tcp://127.0.0.1:0"},
+			Args: append(k.libServerArgs(), "--curve-allow="+newKeys(t).Public.String(), "--rcvtimeo", "300", "--monitor")})
+		events := newMonitor()
+		push := newTestSocket(t, sockets.PUSH, sockets.WithMonitor(events), sockets.WithLinger(0),
+			sockets.WithCurveClient(k.client, k.server.Public))
+		if err := push.Connect(peer.Endpoint()); err != nil {
+			t.Fatal(err)
+		}
+		if err := push.Send(ctx, sockets.NewMsgString("must not arrive")); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := waitForEvent(ctx, events, sockets.EventHandshakeFailed, sockets.EventHandshakeSucceeded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pe *zmtp.PeerError
+		if !errors.As(ev.Err, &pe) || pe.Reason != "400" {
+			t.Errorf("handshake failed with %v; want libzmq's ERROR 400 from its ZAP handler", ev.Err)
+		}
+		if _, err := waitForEvent(ctx, events, sockets.EventReconnectStopped, sockets.EventConnectRetried); err != nil {
+			t.Errorf("after ERROR 400: %v", err)
+		}
+		libNoDelivery(t, peer)
+		evs, err := peer.Events()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if countPrefix(evs, "HANDSHAKE_FAILED_AUTH:400") == 0 {
+			t.Errorf("libzmq events %q; want HANDSHAKE_FAILED_AUTH:400", evs)
+		}
+	})
+
+	t.Run("ours-client/allowed-client-key", func(t *testing.T) {
+		t.Parallel()
+		ctx := testContext(t, 30*time.Second)
+		k := newCurveKeys(t)
+		peer := libzmqpeer.Start(t, libzmqpeer.Options{Type: "PULL", Bind: []string{"tcp://127.0.0.1:0"},
+			Args: append(k.libServerArgs(), "--curve-allow="+k.client.Public.String())})
+		push := newTestSocket(t, sockets.PUSH, sockets.WithCurveClient(k.client, k.server.Public))
+		if err := push.Connect(peer.Endpoint()); err != nil {
+			t.Fatal(err)
+		}
+		if err := push.Send(ctx, sockets.NewMsgString("let in")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := peer.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := equalFrames(got, [][]byte{[]byte("let in")}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("ours-server/unknown-client-key", func(t *testing.T) {
+		t.Parallel()
+		ctx := testContext(t, 30*time.Second)
+		k := newCurveKeys(t)
+		auth := sockets.NewAuth()
+		auth.AllowCurve(newKeys(t).Public)
+		events := newMonitor()
+		pull := newTestSocket(t, sockets.PULL, sockets.WithMonitor(events),
+			sockets.WithCurveServer(k.server.Secret), sockets.WithZAP(auth))
+		peer := libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUSH", Connect: []string{bindTestSocket(t, pull, "tcp")},
+			Args: append(k.libClientArgs(), "--monitor")})
+		if err := peer.SendN(5, 16); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := waitForEvent(ctx, events, sockets.EventHandshakeFailed, sockets.EventHandshakeSucceeded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(ev.Err, zmtp.ErrAuth) || !strings.Contains(ev.Err.Error(), "status 400") {
+			t.Errorf("handshake failed with %v; want a refusal with status 400", ev.Err)
+		}
+		noDelivery(t, ctx, pull, 300*time.Millisecond)
+	})
+}
+
+// TestLibzmqPlainZAPHandler: a libzmq PLAIN client against our PLAIN
+// server that has no authenticator of its own and asks the ZAP handler
+// bound at ZAPEndpoint, here ServeZAP with an Auth (the other direction,
+// our client against pyzmq's ZAP authenticator, is TestLibzmqPlain's
+// libzmq-server runs). Not parallel: while a handler is bound at the
+// well-known endpoint, every server of the process without an
+// authenticator asks it.
+func TestLibzmqPlainZAPHandler(t *testing.T) {
+	libzmqpeer.Require(t)
+	auth := sockets.NewAuth()
+	auth.SetPassword("admin", "secret")
+	h, err := sockets.ServeZAP(sockets.ZAPEndpoint, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for _, pass := range []string{"secret", "wrong"} {
+		t.Run("password-"+pass, func(t *testing.T) {
+			ctx := testContext(t, 30*time.Second)
+			events := newMonitor()
+			pull := newTestSocket(t, sockets.PULL, sockets.WithMonitor(events), sockets.WithPlainServer(nil))
+			libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUSH", Connect: []string{bindTestSocket(t, pull, "tcp")},
+				Args: []string{"--plain-user", "admin", "--plain-pass", pass}}).SendN(3, 16)
+			if pass == "wrong" {
+				ev, err := waitForEvent(ctx, events, sockets.EventHandshakeFailed, sockets.EventHandshakeSucceeded)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !errors.Is(ev.Err, zmtp.ErrAuth) || !strings.Contains(ev.Err.Error(), "status 400") {
+					t.Errorf("handshake failed with %v; want the handler's 400", ev.Err)
+				}
+				noDelivery(t, ctx, pull, 300*time.Millisecond)
+				return
+			}
+			for i := range 3 {
+				m, err := pull.Recv(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := libzmqpeer.CheckPayload(uint64(i), 16, m.Frames[0]); err != nil {
+					t.Fatal(err)
+				}
+				if m.Peer == nil || m.Peer.UserID != "admin" {
+					t.Fatalf("Peer = %+v, want User-Id admin from the handler", m.Peer)
+				}
+			}
+		})
+	}
+}
