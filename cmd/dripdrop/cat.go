@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/dripdrop-go/dripdrop/sockets"
-	"github.com/dripdrop-go/dripdrop/zmtp"
+	"github.com/dripdrop-go/dripdrop/zmtp/curve"
 )
 
 // listFlag is a repeatable string flag.
@@ -30,6 +30,11 @@ receive-only types print what arrives; REQ sends each line and prints the
 reply; PAIR, DEALER and ROUTER do both (ROUTER prints without the identity
 frame and takes it as the first frame of each line).
 
+Security (keys are 40 characters of Z85, as dripdrop keygen prints them):
+  -curve-server -curve-secret KEY                  CURVE server (any client that knows its public key)
+  -curve-public KEY -curve-secret KEY -curve-serverkey KEY   CURVE client
+  -plain-user U -plain-pass P [-plain-server]      PLAIN client, or server accepting U/P
+
 flags:`
 
 // catConfig is the parsed command line of dripdrop cat.
@@ -44,7 +49,37 @@ type catConfig struct {
 	timeout              time.Duration
 	plainUser, plainPass string
 	plainServer          bool
+	curveServer          bool
+	curveSecret          keyFlag
+	curvePublic          keyFlag
+	curveServerKey       keyFlag
 	linger               time.Duration
+}
+
+// keyFlag is a CURVE key given in Z85. Set keeps the text and parse
+// reads it, so that a bad (secret) key is never echoed in an error.
+type keyFlag struct {
+	set  bool
+	text string
+	key  curve.Key
+}
+
+func (k *keyFlag) String() string     { return "" }
+func (k *keyFlag) Set(v string) error { k.text, k.set = v, true; return nil }
+
+func (k *keyFlag) parse(name string) error {
+	if !k.set {
+		return nil
+	}
+	key, err := curve.ParseKey(k.text)
+	if err != nil {
+		return fmt.Errorf("-%s: %v", name, err)
+	}
+	if key.IsZero() {
+		return fmt.Errorf("-%s: the key is all zeros", name)
+	}
+	k.key = key
+	return nil
 }
 
 func parseCat(args []string, stderr io.Writer) (*catConfig, error) {
@@ -66,6 +101,10 @@ func parseCat(args []string, stderr io.Writer) (*catConfig, error) {
 	fs.StringVar(&c.plainUser, "plain-user", "", "PLAIN username (client), or the one accepted (with -plain-server)")
 	fs.StringVar(&c.plainPass, "plain-pass", "", "PLAIN password")
 	fs.BoolVar(&c.plainServer, "plain-server", false, "act as PLAIN server accepting -plain-user/-plain-pass")
+	fs.BoolVar(&c.curveServer, "curve-server", false, "act as CURVE server with -curve-secret")
+	fs.Var(&c.curveSecret, "curve-secret", "CURVE secret key, Z85 (server, or client with -curve-public)")
+	fs.Var(&c.curvePublic, "curve-public", "CURVE client: this side's public key, Z85")
+	fs.Var(&c.curveServerKey, "curve-serverkey", "CURVE client: the server's public key, Z85")
 	fs.DurationVar(&c.linger, "linger", sockets.DefaultLinger, "how long to keep delivering queued messages at exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
@@ -96,7 +135,54 @@ func parseCat(args []string, stderr io.Writer) (*catConfig, error) {
 	if c.plainServer && c.plainUser == "" {
 		return nil, fmt.Errorf("%w: -plain-server needs -plain-user and -plain-pass", errUsage)
 	}
+	if c.plainPass != "" && c.plainUser == "" {
+		return nil, fmt.Errorf("%w: -plain-pass needs -plain-user", errUsage)
+	}
+	if err := c.checkCurve(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
 	return c, nil
+}
+
+// checkCurve checks the CURVE flags: a server needs its secret key, a
+// client its key pair and the server's public key, and CURVE does not mix
+// with PLAIN.
+func (c *catConfig) checkCurve() error {
+	for _, k := range []struct {
+		name string
+		f    *keyFlag
+	}{{"curve-secret", &c.curveSecret}, {"curve-public", &c.curvePublic}, {"curve-serverkey", &c.curveServerKey}} {
+		if err := k.f.parse(k.name); err != nil {
+			return err
+		}
+	}
+	curveFlags := c.curveServer || c.curveSecret.set || c.curvePublic.set || c.curveServerKey.set
+	switch {
+	case !curveFlags:
+		return nil
+	case c.plainUser != "" || c.plainServer:
+		return errors.New("CURVE and PLAIN flags do not go together")
+	case c.curveServer && c.curveServerKey.set:
+		return errors.New("-curve-serverkey is for CURVE clients, not with -curve-server")
+	case c.curveServer && c.curvePublic.set:
+		return errors.New("-curve-public is for CURVE clients; a server derives its public key from -curve-secret")
+	case c.curveServer && !c.curveSecret.set:
+		return errors.New("-curve-server needs -curve-secret")
+	case c.curveServer:
+		return nil
+	case !c.curveServerKey.set:
+		return errors.New("-curve-secret and -curve-public need -curve-server (a server) or -curve-serverkey (a client)")
+	case !c.curveSecret.set || !c.curvePublic.set:
+		return errors.New("a CURVE client needs -curve-public, -curve-secret and -curve-serverkey")
+	}
+	kp, err := curve.KeyPairFromSecret(c.curveSecret.key)
+	if err != nil {
+		return err
+	}
+	if kp.Public != c.curvePublic.key {
+		return fmt.Errorf("-curve-public %s is not the public key of -curve-secret (that is %s)", c.curvePublic.key, kp.Public)
+	}
+	return nil
 }
 
 func canEcho(t sockets.Type) bool {
@@ -109,15 +195,15 @@ func (c *catConfig) options() []sockets.Option {
 		opts = append(opts, sockets.WithIdentity([]byte(c.identity)))
 	}
 	switch {
+	case c.curveServer:
+		opts = append(opts, sockets.WithCurveServer(c.curveSecret.key))
+	case c.curveServerKey.set:
+		opts = append(opts, sockets.WithCurveClient(
+			curve.KeyPair{Public: c.curvePublic.key, Secret: c.curveSecret.key}, c.curveServerKey.key))
 	case c.plainServer:
-		user, pass := c.plainUser, c.plainPass
-		opts = append(opts, sockets.WithPlainServer(zmtp.AuthenticatorFunc(
-			func(_ context.Context, r *zmtp.AuthRequest) (zmtp.AuthResult, error) {
-				if r.Username == user && r.Password == pass {
-					return zmtp.AuthResult{Status: zmtp.StatusOK, UserID: user}, nil
-				}
-				return zmtp.AuthResult{Status: zmtp.StatusDenied, StatusText: "wrong credentials"}, nil
-			})))
+		auth := sockets.NewAuth()
+		auth.SetPassword(c.plainUser, c.plainPass)
+		opts = append(opts, sockets.WithPlainServer(nil), sockets.WithZAP(auth))
 	case c.plainUser != "":
 		opts = append(opts, sockets.WithPlainClient(c.plainUser, c.plainPass))
 	}

@@ -1,0 +1,189 @@
+package main
+
+// dripdrop cat's CURVE and PLAIN flags (DESIGN.md's CLI contract):
+// -curve-server -curve-secret; -curve-public -curve-secret
+// -curve-serverkey; -plain-user -plain-pass [-plain-server]. Through run(),
+// against our own sockets and against libzmq.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/dripdrop-go/dripdrop/internal/libzmqpeer"
+	"github.com/dripdrop-go/dripdrop/sockets"
+	"github.com/dripdrop-go/dripdrop/zmtp/curve"
+)
+
+func catKeys(t *testing.T) curve.KeyPair {
+	t.Helper()
+	kp, err := curve.NewKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+// dashKeys returns a key pair whose secret key's Z85 starts with "-", as
+// one in 85 does: it must still be taken as the flag's value.
+func dashKeys(t *testing.T) curve.KeyPair {
+	t.Helper()
+	for range 100000 {
+		if kp := catKeys(t); strings.HasPrefix(kp.Secret.String(), "-") {
+			return kp
+		}
+	}
+	t.Fatal("no secret key starting with '-'")
+	return curve.KeyPair{}
+}
+
+func TestCatCurveServer(t *testing.T) {
+	t.Parallel()
+	srv, cli := dashKeys(t), catKeys(t)
+	t.Run("client with the server key", func(t *testing.T) {
+		t.Parallel()
+		ctx := testCtx(t)
+		push := newSocket(t, sockets.PUSH, sockets.WithCurveClient(cli, srv.Public))
+		ep := bindLocal(t, push)
+		c := startCat(t, strings.NewReader(""), "-curve-server", "-curve-secret", srv.Secret.String(), "-n", "1", "-connect", ep, "PULL")
+		send(t, ctx, push, "sealed", "frames")
+		c.waitOK(t)
+		c.wantStdout(t, "sealed|frames\n")
+	})
+	t.Run("client with another server key", func(t *testing.T) {
+		t.Parallel()
+		push := newSocket(t, sockets.PUSH, sockets.WithCurveClient(cli, catKeys(t).Public))
+		ep := bindLocal(t, push)
+		c := startCat(t, strings.NewReader(""), "-curve-server", "-curve-secret="+srv.Secret.String(),
+			"-timeout", "500ms", "-n", "1", "-connect", ep, "PULL")
+		background(t, func(ctx context.Context) { push.Send(ctx, sockets.NewMsgString("leak")) })
+		err := c.wait(t)
+		if code := exitCode(err, io.Discard); code != 1 {
+			t.Fatalf("cat %q = %v: exit %d, want 1", c.args, err, code)
+		}
+		c.wantStdout(t, "")
+	})
+}
+
+func TestCatCurveClient(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	srv, cli := catKeys(t), dashKeys(t)
+	auth := sockets.NewAuth()
+	auth.AllowCurve(cli.Public)
+	pull := newSocket(t, sockets.PULL, sockets.WithCurveServer(srv.Secret), sockets.WithZAP(auth))
+	ep := bindLocal(t, pull)
+	c := startCat(t, strings.NewReader("hello|curve\n"), "-curve-public", cli.Public.String(),
+		"-curve-secret", cli.Secret.String(), "-curve-serverkey", srv.Public.String(), "-connect", ep, "PUSH")
+	c.waitOK(t)
+	m, err := pull.Recv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := frames(m); len(got) != 2 || got[0] != "hello" || got[1] != "curve" {
+		t.Fatalf("received %q", got)
+	}
+	if m.Peer == nil || m.Peer.UserID != cli.Public.String() {
+		t.Fatalf("peer %+v, want User-Id %s (cat's public key)", m.Peer, cli.Public)
+	}
+}
+
+// cat against libzmq CURVE peers: cat as the server of a libzmq PUSH, and
+// as the client of a libzmq PULL whose ZAP handler (pyzmq's) allows only
+// cat's key.
+func TestCatCurveLibzmq(t *testing.T) {
+	libzmqpeer.Require(t)
+	t.Parallel()
+	t.Run("cat-server", func(t *testing.T) {
+		t.Parallel()
+		srv, cli := catKeys(t), catKeys(t)
+		peer := libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUSH", Bind: loopback, Args: []string{
+			"--curve-serverkey=" + srv.Public.String(), "--curve-public=" + cli.Public.String(), "--curve-secret=" + cli.Secret.String()}})
+		c := startCat(t, strings.NewReader(""), "-curve-server", "-curve-secret", srv.Secret.String(),
+			"-n", "1", "-connect", peer.Endpoint(), "PULL")
+		if err := peer.Send([]byte("from"), []byte("libzmq")); err != nil {
+			t.Fatal(err)
+		}
+		c.waitOK(t)
+		c.wantStdout(t, "from|libzmq\n")
+	})
+	t.Run("cat-client", func(t *testing.T) {
+		t.Parallel()
+		srv, cli := catKeys(t), catKeys(t)
+		peer := libzmqpeer.Start(t, libzmqpeer.Options{Type: "PULL", Bind: loopback, Args: []string{
+			"--curve-server", "--curve-secret=" + srv.Secret.String(), "--curve-allow=" + cli.Public.String()}})
+		c := startCat(t, strings.NewReader("to|libzmq\n"), "-curve-public", cli.Public.String(),
+			"-curve-secret", cli.Secret.String(), "-curve-serverkey", srv.Public.String(), "-connect", peer.Endpoint(), "PUSH")
+		c.waitOK(t)
+		got, err := peer.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalFrames(t, got, "to", "libzmq")
+	})
+	t.Run("cat-plain-server", func(t *testing.T) {
+		t.Parallel()
+		peer := libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUSH", Bind: loopback, Args: []string{
+			"--plain-user", "admin", "--plain-pass", "secret"}})
+		c := startCat(t, strings.NewReader(""), "-plain-server", "-plain-user", "admin", "-plain-pass", "secret",
+			"-n", "1", "-connect", peer.Endpoint(), "PULL")
+		if err := peer.Send([]byte("plain")); err != nil {
+			t.Fatal(err)
+		}
+		c.waitOK(t)
+		c.wantStdout(t, "plain\n")
+	})
+}
+
+func TestCatSecurityUsageErrors(t *testing.T) {
+	t.Parallel()
+	srv, cli, other := catKeys(t), catKeys(t), catKeys(t)
+	s, p, k := srv.Secret.String(), cli.Public.String(), srv.Public.String()
+	zero := curve.Key{}.String()
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string // in the error
+	}{
+		{"server without secret", []string{"-curve-server"}, "-curve-server needs -curve-secret"},
+		{"server with serverkey", []string{"-curve-server", "-curve-secret", s, "-curve-serverkey", k}, "-curve-serverkey"},
+		{"server with public", []string{"-curve-server", "-curve-secret", s, "-curve-public", p}, "-curve-public"},
+		{"secret alone", []string{"-curve-secret", s}, "need -curve-server"},
+		{"public alone", []string{"-curve-public", p}, "need -curve-server"},
+		{"client without public", []string{"-curve-secret", cli.Secret.String(), "-curve-serverkey", k}, "needs -curve-public"},
+		{"client without secret", []string{"-curve-public", p, "-curve-serverkey", k}, "needs -curve-public"},
+		{"serverkey alone", []string{"-curve-serverkey", k}, "needs -curve-public"},
+		{"public of another pair", []string{"-curve-public", other.Public.String(), "-curve-secret", cli.Secret.String(), "-curve-serverkey", k}, "is not the public key"},
+		{"short key", []string{"-curve-server", "-curve-secret", s[:39]}, "39 characters"},
+		{"long key", []string{"-curve-server", "-curve-secret", s + "0"}, "41 characters"},
+		{"not Z85", []string{"-curve-server", "-curve-secret", strings.Repeat("~", 40)}, "-curve-secret"},
+		{"zero key", []string{"-curve-server", "-curve-secret", zero}, "all zeros"},
+		{"bad serverkey", []string{"-curve-public", p, "-curve-secret", cli.Secret.String(), "-curve-serverkey", "nope"}, "-curve-serverkey"},
+		{"CURVE with PLAIN", []string{"-curve-server", "-curve-secret", s, "-plain-user", "u", "-plain-pass", "p"}, "do not go together"},
+		{"CURVE with plain-server", []string{"-curve-server", "-curve-secret", s, "-plain-server", "-plain-user", "u"}, "do not go together"},
+		{"plain-pass without plain-user", []string{"-plain-pass", "p"}, "-plain-pass needs -plain-user"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ep := inprocEP(t)
+			var stdout, stderr bytes.Buffer
+			argv := append(append([]string{"cat"}, tc.flags...), "-bind", ep, "PULL")
+			err := run(testCtx(t), argv, strings.NewReader(""), &stdout, &stderr)
+			if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("cat %q = %v; want a usage error saying %q", argv[1:], err, tc.want)
+			}
+			if code := exitCode(err, &stderr); code != 2 {
+				t.Fatalf("exit %d, want 2", code)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("wrote to stdout: %q", stdout.String())
+			}
+			if strings.Contains(stderr.String(), s) || strings.Contains(err.Error(), s) {
+				t.Errorf("a secret key was printed: %v / %q", err, stderr.String())
+			}
+		})
+	}
+}
