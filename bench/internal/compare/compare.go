@@ -100,7 +100,7 @@ func Main(ctx context.Context, args []string, self string, stdout, stderr io.Wri
 	started := time.Now()
 	r := &runner{bins: c.Bins, timeout: c.Timeout, ipcDir: os.TempDir()}
 	var rows []*Row
-	for _, w := range Workloads() {
+	for _, w := range append(Workloads(), CurveWorkloads()...) {
 		if c.Only != nil && !c.Only.MatchString(w.Name()) {
 			continue
 		}
@@ -108,6 +108,9 @@ func Main(ctx context.Context, args []string, self string, stdout, stderr io.Wri
 		rows = append(rows, row)
 		counts := map[string]int{}
 		for _, sys := range c.Systems {
+			if !w.runsOn(sys) {
+				continue // counts[sys] stays 0: no runs, shown as n/a
+			}
 			n, failed := r.calibrate(ctx, w, sys, c.Target, stderr)
 			if n == 0 {
 				row.Runs[sys] = append(row.Runs[sys], failed)
@@ -120,7 +123,7 @@ func Main(ctx context.Context, args []string, self string, stdout, stderr io.Wri
 			for i := range c.Systems {
 				sys := c.Systems[(i+run)%len(c.Systems)]
 				if counts[sys] == 0 {
-					continue // calibration failed; it was reported
+					continue // calibration failed (it was reported), or n/a
 				}
 				o := r.run(ctx, w, sys, counts[sys])
 				row.Runs[sys] = append(row.Runs[sys], o)
@@ -179,6 +182,9 @@ func (r *runner) calibrate(ctx context.Context, w Workload, sys string, target t
 		if w.Pattern == PubSub {
 			hi = min(hi, maxPubSubMsgs)
 		}
+	}
+	if w.Pattern == CurveHandshake {
+		lo, hi = minHandshakes, maxHandshakes
 	}
 	count := lo
 	for {

@@ -55,6 +55,10 @@ func (r *runner) run(ctx context.Context, w Workload, sys string, count int) Out
 		err = r.pubSub(ctx, w, sys, count, &o)
 	case ReqRep:
 		err = r.reqRep(ctx, w, sys, count, &o)
+	case CurvePushPull:
+		err = r.curvePushPull(ctx, w, sys, count, &o)
+	case CurveHandshake:
+		err = r.curveHandshakes(ctx, w, sys, count, &o)
 	}
 	if err != nil {
 		o.Err = err.Error()

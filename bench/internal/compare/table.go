@@ -48,6 +48,8 @@ func format(v float64, unit string) string {
 // Verdict says whether ours meets the target against libzmq.
 func Verdict(w Workload, ratio float64) string {
 	switch {
+	case w.Target == 0:
+		return "—"
 	case math.IsNaN(ratio):
 		return "?"
 	case w.Latency() && ratio <= w.Target, !w.Latency() && ratio >= w.Target:
@@ -58,6 +60,9 @@ func Verdict(w Workload, ratio float64) string {
 }
 
 func targetText(w Workload) string {
+	if w.Target == 0 {
+		return "—"
+	}
 	if w.Latency() {
 		return fmt.Sprintf("≤ %.1f×", w.Target)
 	}
@@ -84,6 +89,10 @@ func printTables(w io.Writer, systems []string, rows []*Row) {
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %s | %s |", r.Name, r.Unit)
 		for _, s := range systems {
+			if !r.Workload.runsOn(s) {
+				fmt.Fprint(w, " n/a |")
+				continue
+			}
 			fmt.Fprintf(w, " %s |", format(median(r.Runs[s], value), r.Unit))
 			for _, o := range r.Runs[s] {
 				if o.Lost {
@@ -119,6 +128,10 @@ func printTables(w io.Writer, systems []string, rows []*Row) {
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %s |", r.Name)
 		for _, s := range systems {
+			if !r.Workload.runsOn(s) {
+				fmt.Fprint(w, " n/a |")
+				continue
+			}
 			m := median(r.Runs[s], rssMiB)
 			if !math.IsNaN(m) {
 				worst[s] = max(worst[s], m)

@@ -11,6 +11,8 @@ const (
 	Inproc                  // inproc-thr in one process
 	PubSub                  // one publisher, Subs subscribers, each its own process
 	ReqRep                  // local-lat and remote-lat in two processes
+	CurvePushPull           // curve-local-thr and curve-remote-thr (curve.go)
+	CurveHandshake          // curve-hs-server and curve-hs-client (curve.go)
 )
 
 // Workload is one line of the table.
@@ -37,6 +39,10 @@ func (w Workload) Name() string {
 			s = ""
 		}
 		return fmt.Sprintf("PUB/SUB tcp %s, %d sub%s", sizeName(w.Size), w.Subs, s)
+	case CurvePushPull:
+		return fmt.Sprintf("CURVE PUSH/PULL %s %s", w.Transport, sizeName(w.Size))
+	case CurveHandshake:
+		return fmt.Sprintf("CURVE handshakes %s", w.Transport)
 	default:
 		return fmt.Sprintf("REQ/REP tcp %s", sizeName(w.Size))
 	}
@@ -51,6 +57,8 @@ func (w Workload) Unit() string {
 	switch {
 	case w.Latency():
 		return "µs"
+	case w.Pattern == CurveHandshake:
+		return "hs/s"
 	case w.Size >= 4096:
 		return "MB/s"
 	default:

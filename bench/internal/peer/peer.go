@@ -174,6 +174,8 @@ func Run(args []string, stdin io.Reader, stdout io.Writer) error {
 		r, err = sys.Pub(ep, size, count, bound, start, stop)
 	case "sub":
 		r, err = sys.Sub(ep, size, count, SubIdle, func() { out.line("ready") })
+	default: // curve.go
+		r, err = runCurveRole(args[0], role, ep, size, count, bound, stop)
 	}
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", args[0], role, err)
