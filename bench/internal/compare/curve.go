@@ -9,7 +9,13 @@ import (
 	"github.com/dripdrop-go/dripdrop/bench/internal/peer"
 )
 
-// CURVE workloads (issue 4): throughput with every frame encrypted, and
+// The CURVE patterns.
+const (
+	CurvePushPull  Pattern = ReqRep + 1 + iota // curve-local-thr and curve-remote-thr
+	CurveHandshake                             // curve-hs-server and curve-hs-client
+)
+
+// CurveWorkloads are the CURVE workloads (issue 4): throughput with every frame encrypted, and
 // handshakes per second, ours beside libzmq. They have no target; the
 // table shows the ratio. Only the systems with CURVE run them: ours and
 // libzmq (go-zeromq/zmq4 has no CURVE; pebbe/zmq4 is libzmq again).

@@ -7,12 +7,10 @@ type Pattern int
 
 // The patterns.
 const (
-	PushPull       Pattern = iota // local-thr and remote-thr in two processes
-	Inproc                        // inproc-thr in one process
-	PubSub                        // one publisher, Subs subscribers, each its own process
-	ReqRep                        // local-lat and remote-lat in two processes
-	CurvePushPull                 // curve-local-thr and curve-remote-thr (curve.go)
-	CurveHandshake                // curve-hs-server and curve-hs-client (curve.go)
+	PushPull Pattern = iota // local-thr and remote-thr in two processes
+	Inproc                  // inproc-thr in one process
+	PubSub                  // one publisher, Subs subscribers, each its own process
+	ReqRep                  // local-lat and remote-lat in two processes
 )
 
 // Workload is one line of the table.
