@@ -22,4 +22,10 @@
 // connection still in its handshake has no queue, identity or place in
 // load balancing. See DEVIATIONS.md for where behaviour differs from libzmq
 // or the RFCs.
+//
+// Security: WithCurveServer and WithCurveClient encrypt and authenticate
+// tcp and ipc connections with CURVE; WithPlainServer and WithPlainClient
+// use PLAIN; WithZAP (with Auth, a ready-made authenticator), or a ZAP
+// handler bound at ZAPEndpoint (ServeZAP, or the application's own), decide
+// which clients get in, as libzmq's ZAP does. See docs/CURVE.md.
 package sockets

@@ -388,3 +388,19 @@ func TestZAPWellKnownEndpoint(t *testing.T) {
 		t.Errorf("server handshake failed with %v; want the handler's status text", e.Err)
 	}
 }
+
+// TestCurveInprocUnsecured pins DEVIATIONS.md entry 29: inproc runs no
+// handshake, so a CURVE server takes an inproc peer that has no keys at
+// all, as libzmq does.
+func TestCurveInprocUnsecured(t *testing.T) {
+	t.Parallel()
+	srv := relNew(t, PULL, WithCurveServer(zapServerKeys.Secret), WithZAPEnforce(), WithLinger(0))
+	ep := relBind(t, srv, Inproc)
+	cli := relNew(t, PUSH, WithLinger(0))
+	if err := cli.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	if !secDelivered(t, srv, cli, 10*time.Second) {
+		t.Fatal("nothing delivered over inproc")
+	}
+}
