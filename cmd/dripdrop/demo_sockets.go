@@ -14,7 +14,8 @@ import (
 
 // demoSockets tours the socket patterns, one transport each: PUSH/PULL
 // load balancing over tcp, PUB/SUB prefix filtering through an XPUB over
-// ipc, REQ/REP over inproc, and ROUTER/DEALER identities over tcp.
+// ipc, REQ/REP over inproc, ROUTER/DEALER identities over tcp, and a CURVE
+// server that knows its clients' keys.
 func demoSockets(ctx context.Context, out io.Writer) error {
 	for _, step := range []struct {
 		title string
@@ -24,6 +25,7 @@ func demoSockets(ctx context.Context, out io.Writer) error {
 		{"XPUB -> SUB, ipc: the subscription reaches the publisher, filtering happens there", demoPubSub},
 		{"REQ <-> REP, inproc: strict request, reply", demoReqRep},
 		{"DEALER <-> ROUTER, tcp: replies routed by identity", demoRouter},
+		{"CURVE PUSH -> PULL, tcp: encrypted, clients allowed by key", demoCurve},
 	} {
 		fmt.Fprintf(out, "== %s\n", step.title)
 		if err := step.run(ctx, out); err != nil {

@@ -26,6 +26,8 @@ func TestDemo(t *testing.T) {
 		`"two" -> "TWO"`,
 		`router saw identities ["alice" "bob"]`,
 		`bob received "welcome, bob"`,
+		"stranger refused in the handshake",
+		`server received "encrypted hello" from the known client`,
 		`server sees a DEALER with Identity "dealer-1"`,
 		`User-Id "admin"`,
 		`server received 3 frames: "ping" | "" | <300 octets>`,
