@@ -8,7 +8,7 @@ TEST_TIMEOUT  ?= 20m
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test demo fuzz bench bench-compare check check-static fmt fmt-check vet staticcheck layering tidy clean
+.PHONY: help build test alloc-gates demo fuzz bench bench-compare check check-static fmt fmt-check vet staticcheck layering tidy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,9 +16,13 @@ help: ## list the targets
 build: ## build everything with cgo off (the main module is pure Go)
 	CGO_ENABLED=0 $(GO) build ./...
 
-test: build ## vet, then all tests with the race detector (interop tests skip without libzmq peers unless CI=true)
+test: build ## vet, then all tests with the race detector (interop tests skip without libzmq peers unless CI=true), then the allocation gates
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) alloc-gates
+
+alloc-gates: ## the allocation gates (Test*Allocs), which need a build without the race detector
+	$(GO) test -count=1 -run 'Allocs$$' ./...
 
 demo: ## run the main demo
 	$(GO) run ./cmd/dripdrop demo
