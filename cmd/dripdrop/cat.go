@@ -30,6 +30,11 @@ receive-only types print what arrives; REQ sends each line and prints the
 reply; PAIR, DEALER and ROUTER do both (ROUTER prints without the identity
 frame and takes it as the first frame of each line).
 
+cat exits 0 at its end (stdin's, or -n messages received) and at an
+interrupt, even one that comes while stdin is open; 1 on a failure,
+-timeout included; 2 on a usage error. Before it exits, what is queued is
+delivered for at most -linger.
+
 Security (keys are 40 characters of Z85, as dripdrop keygen prints them):
   -curve-server -curve-secret KEY                  CURVE server (any client that knows its public key)
   -curve-public KEY -curve-secret KEY -curve-serverkey KEY   CURVE client
@@ -245,19 +250,26 @@ func runCat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	cat := &catRun{c: c, sock: sock, out: out}
-	switch {
-	case c.echo:
-		return cat.echoLoop(ctx)
-	case c.typ == sockets.PUSH || c.typ == sockets.PUB || c.typ == sockets.XPUB:
-		return cat.sendLines(ctx, stdin)
-	case c.typ == sockets.PULL || c.typ == sockets.SUB || c.typ == sockets.XSUB:
+	if c.echo || c.typ == sockets.PULL || c.typ == sockets.SUB || c.typ == sockets.XSUB {
+		// These never read stdin.
+		if c.echo {
+			return cat.echoLoop(ctx)
+		}
 		return cat.recvLoop(ctx)
-	case c.typ == sockets.REQ:
-		return cat.requestLoop(ctx, stdin)
-	case c.typ == sockets.REP:
-		return cat.replyLoop(ctx, stdin)
+	}
+	// Deferred after sock.Close, so it runs first: stdin is no longer read
+	// while the socket flushes what is queued.
+	in := readStdin(stdin)
+	defer in.stop()
+	switch c.typ {
+	case sockets.PUSH, sockets.PUB, sockets.XPUB:
+		return cat.sendLines(ctx, in)
+	case sockets.REQ:
+		return cat.requestLoop(ctx, in)
+	case sockets.REP:
+		return cat.replyLoop(ctx, in)
 	default: // PAIR, DEALER, ROUTER
-		return cat.duplex(ctx, stdin)
+		return cat.duplex(ctx, in)
 	}
 }
 
@@ -300,14 +312,15 @@ func (r *catRun) print(m sockets.Msg) error {
 
 // recv waits for the next message within -timeout.
 func (r *catRun) recv(ctx context.Context) (sockets.Msg, error) {
+	wait := ctx
 	if r.c.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.c.timeout)
+		wait, cancel = context.WithTimeout(ctx, r.c.timeout)
 		defer cancel()
 	}
-	m, err := r.sock.Recv(ctx)
+	m, err := r.sock.Recv(wait)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && r.c.timeout > 0 {
+		if r.c.timeout > 0 && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			return m, fmt.Errorf("no message within %v", r.c.timeout)
 		}
 		return m, err
@@ -321,24 +334,33 @@ func interrupted(ctx context.Context, err error) bool {
 	return ctx.Err() != nil && errors.Is(err, ctx.Err())
 }
 
-func (r *catRun) sendLines(ctx context.Context, stdin io.Reader) error {
-	sc := newScanner(stdin)
-	for sc.Scan() {
-		if err := r.sock.Send(ctx, sockets.NewMsg(r.frames(sc.Text())...)); err != nil {
-			return err
-		}
+// ended is err, or nil when err is the interrupt: a normal end.
+func ended(ctx context.Context, err error) error {
+	if interrupted(ctx, err) {
+		return nil
 	}
-	return sc.Err()
+	return err
 }
 
+// sendLines sends every stdin line, until stdin ends or ctx does.
+func (r *catRun) sendLines(ctx context.Context, in *stdinLines) error {
+	for {
+		line, ok, err := in.next(ctx)
+		if !ok {
+			return err
+		}
+		if err := r.sock.Send(ctx, sockets.NewMsg(r.frames(line)...)); err != nil {
+			return ended(ctx, err)
+		}
+	}
+}
+
+// recvLoop prints what arrives until -n messages have, or ctx ends.
 func (r *catRun) recvLoop(ctx context.Context) error {
 	for !r.done() {
 		m, err := r.recv(ctx)
 		if err != nil {
-			if interrupted(ctx, err) {
-				return nil
-			}
-			return err
+			return ended(ctx, err)
 		}
 		if err := r.print(m); err != nil {
 			return err
@@ -347,102 +369,93 @@ func (r *catRun) recvLoop(ctx context.Context) error {
 	return nil
 }
 
-func (r *catRun) requestLoop(ctx context.Context, stdin io.Reader) error {
-	sc := newScanner(stdin)
-	for sc.Scan() && !r.done() {
-		if err := r.sock.Send(ctx, sockets.NewMsg(r.frames(sc.Text())...)); err != nil {
+// requestLoop sends each stdin line and prints its reply.
+func (r *catRun) requestLoop(ctx context.Context, in *stdinLines) error {
+	for !r.done() {
+		line, ok, err := in.next(ctx)
+		if !ok {
 			return err
+		}
+		if err := r.sock.Send(ctx, sockets.NewMsg(r.frames(line)...)); err != nil {
+			return ended(ctx, err)
 		}
 		m, err := r.recv(ctx)
 		if err != nil {
-			return err
+			return ended(ctx, err)
 		}
 		if err := r.print(m); err != nil {
 			return err
 		}
 	}
-	return sc.Err()
+	return nil
 }
 
 // replyLoop prints each request and answers it with the next stdin line.
-func (r *catRun) replyLoop(ctx context.Context, stdin io.Reader) error {
-	sc := newScanner(stdin)
+func (r *catRun) replyLoop(ctx context.Context, in *stdinLines) error {
 	for !r.done() {
 		m, err := r.recv(ctx)
 		if err != nil {
-			if interrupted(ctx, err) {
-				return nil
-			}
-			return err
+			return ended(ctx, err)
 		}
 		if err := r.print(m); err != nil {
 			return err
 		}
-		if !sc.Scan() {
-			return sc.Err()
-		}
-		if err := r.sock.Send(ctx, sockets.NewMsg(r.frames(sc.Text())...)); err != nil {
+		line, ok, err := in.next(ctx)
+		if !ok {
 			return err
+		}
+		if err := r.sock.Send(ctx, sockets.NewMsg(r.frames(line)...)); err != nil {
+			return ended(ctx, err)
 		}
 	}
 	return nil
 }
 
+// echoLoop prints and sends back every message, until -n or ctx ends.
 func (r *catRun) echoLoop(ctx context.Context) error {
 	for !r.done() {
 		m, err := r.recv(ctx)
 		if err != nil {
-			if interrupted(ctx, err) {
-				return nil
-			}
-			return err
+			return ended(ctx, err)
 		}
 		if err := r.print(m); err != nil {
 			return err
 		}
 		if err := r.sock.Send(ctx, sockets.Msg{Frames: m.Frames}); err != nil {
-			return err
+			return ended(ctx, err)
 		}
 	}
 	return nil
 }
 
-// duplex sends stdin lines and prints received messages at once; it ends
-// when stdin has ended and, with -n, N messages have arrived.
-func (r *catRun) duplex(ctx context.Context, stdin io.Reader) error {
+// duplex sends stdin lines and prints received messages at once. It ends
+// when stdin has ended and, with -n, N messages have arrived (without -n,
+// receiving stops when stdin ends); at the interrupt; or at the first
+// failure, -timeout included, which it returns. It waits for both of its
+// goroutines.
+func (r *catRun) duplex(ctx context.Context, in *stdinLines) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sent := make(chan error, 1)
-	go func() {
-		sent <- r.sendLines(ctx, stdin)
-	}()
+	go func() { sent <- r.sendLines(ctx, in) }()
 	recvd := make(chan error, 1)
-	go func() {
-		if r.c.n == 0 {
-			// Print what arrives until the sender is done.
-			for {
-				m, err := r.sock.Recv(ctx)
-				if err != nil {
-					recvd <- nil
-					return
-				}
-				if err := r.print(m); err != nil {
-					recvd <- err
-					return
-				}
+	go func() { recvd <- r.recvLoop(ctx) }()
+	var first error
+	for range 2 {
+		var err error
+		select {
+		case err = <-sent:
+			if r.c.n == 0 {
+				cancel() // stdin has ended: so has receiving
 			}
+		case err = <-recvd:
 		}
-		recvd <- r.recvLoop(ctx)
-	}()
-	if err := <-sent; err != nil {
-		cancel()
-		<-recvd
-		return err
+		if err != nil && first == nil {
+			first = err
+			cancel()
+		}
 	}
-	if r.c.n == 0 {
-		cancel()
-	}
-	return <-recvd
+	return first
 }
 
 func newScanner(r io.Reader) *bufio.Scanner {

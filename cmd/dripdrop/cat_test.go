@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -335,12 +334,33 @@ func pipeStdin(t *testing.T) (*io.PipeReader, *io.PipeWriter) {
 	return r, w
 }
 
-// knownBug skips a test that shows a bug reported to the lead, unless
-// DRIPDROP_CAT_BUGS=1. Remove the call once the bug is fixed.
-func knownBug(t *testing.T, what string) {
+// watchedStdin is a pipe stdin that tells when cat first reads it.
+type watchedStdin struct {
+	*io.PipeReader
+	w    *io.PipeWriter
+	once sync.Once
+	read chan struct{} // closed at the first Read
+}
+
+// openStdin is a stdin that stays open until the test ends (or closes w).
+func openStdin(t *testing.T) *watchedStdin {
+	r, w := pipeStdin(t)
+	return &watchedStdin{PipeReader: r, w: w, read: make(chan struct{})}
+}
+
+func (s *watchedStdin) Read(p []byte) (int, error) {
+	s.once.Do(func() { close(s.read) })
+	return s.PipeReader.Read(p)
+}
+
+// waitRead waits until cat has called Read: from then on it is blocked
+// in stdin (the pipe has nothing for it).
+func (s *watchedStdin) waitRead(t *testing.T) {
 	t.Helper()
-	if os.Getenv("DRIPDROP_CAT_BUGS") != "1" {
-		t.Skipf("known bug (DRIPDROP_CAT_BUGS=1 runs it): %s", what)
+	select {
+	case <-s.read:
+	case <-time.After(catDeadline):
+		t.Fatal("cat never read stdin")
 	}
 }
 
@@ -882,25 +902,46 @@ func TestCatTimeout(t *testing.T) {
 	// Duplex types wait for stdin's end: with stdin still open, -timeout
 	// must still end them.
 	t.Run("DEALER-stdin-open", func(t *testing.T) {
-		knownBug(t, "cat.go duplex: -timeout is not honoured while stdin is open")
 		t.Parallel()
 		stdin, _ := pipeStdin(t)
 		c := startCat(t, stdin, "-timeout", "200ms", "-bind", inprocEP(t), "DEALER")
 		checkTimeout(t, c)
 	})
 	t.Run("DEALER-n-stdin-open", func(t *testing.T) {
-		knownBug(t, "cat.go duplex: -timeout is not honoured while stdin is open")
 		t.Parallel()
 		stdin, _ := pipeStdin(t)
 		c := startCat(t, stdin, "-timeout", "200ms", "-n", "1", "-bind", inprocEP(t), "DEALER")
 		checkTimeout(t, c)
+	})
+	for _, typ := range []string{"ROUTER", "PAIR"} {
+		t.Run(typ+"-stdin-open", func(t *testing.T) {
+			t.Parallel()
+			stdin := openStdin(t)
+			c := startCat(t, stdin, "-timeout", "200ms", "-bind", inprocEP(t), typ)
+			checkTimeout(t, c)
+		})
+	}
+	// Without -n the timeout is per message too: one arrives, the next not.
+	t.Run("DEALER-stdin-open-second-message", func(t *testing.T) {
+		t.Parallel()
+		ctx := testCtx(t)
+		router, ep, events := routerWithPeer(t)
+		stdin := openStdin(t)
+		c := startCat(t, stdin, "-timeout", "1s", "-identity", "d", "-connect", ep, "DEALER")
+		waitHandshake(t, events)
+		send(t, ctx, router, "d", "first")
+		c.waitStdout(t, "first\n")
+		err := c.wait(t)
+		if exitCode(err, io.Discard) != 1 || !strings.Contains(err.Error(), "no message within 1s") {
+			t.Fatalf("cat %q = %v, want exit 1: no message within 1s", c.args, err)
+		}
 	})
 }
 
 // ---------------------------------------------------------------- interrupt
 
 // An interrupt (ctx cancelled) ends cat promptly, whatever it is waiting
-// for.
+// for, stdin included, and is a normal end: run returns nil (exit 0).
 func TestCatInterrupt(t *testing.T) {
 	t.Parallel()
 	check := func(t *testing.T, c *catProc) {
@@ -912,8 +953,8 @@ func TestCatInterrupt(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("cat %q still running %v after the interrupt", c.args, time.Since(start))
 		}
-		if errors.Is(c.err, errUsage) {
-			t.Fatalf("cat %q after interrupt: %v", c.args, c.err)
+		if c.err != nil {
+			t.Fatalf("cat %q after the interrupt: %v, want nil (exit 0)", c.args, c.err)
 		}
 	}
 	t.Run("PULL-waiting", func(t *testing.T) {
@@ -921,9 +962,6 @@ func TestCatInterrupt(t *testing.T) {
 		c := startCat(t, strings.NewReader(""), "-bind", inprocEP(t), "PULL")
 		c.stillRunning(t, 50*time.Millisecond, "with nothing to receive")
 		check(t, c)
-		if c.err != nil {
-			t.Fatalf("PULL interrupted: %v, want nil", c.err)
-		}
 	})
 	t.Run("PUSH-no-peer", func(t *testing.T) {
 		t.Parallel()
@@ -932,32 +970,65 @@ func TestCatInterrupt(t *testing.T) {
 		c.stillRunning(t, 50*time.Millisecond, "with no peer to send to")
 		check(t, c)
 	})
-	t.Run("PUSH-stdin-open", func(t *testing.T) {
-		knownBug(t, "cat.go sendLines: a blocked stdin read ignores the interrupt")
+	// Every type that reads stdin, blocked in a Read of it.
+	for _, typ := range []string{"PUSH", "PUB", "XPUB", "REQ", "DEALER", "ROUTER", "PAIR"} {
+		t.Run(typ+"-stdin-open", func(t *testing.T) {
+			t.Parallel()
+			stdin := openStdin(t)
+			c := startCat(t, stdin, "-bind", inprocEP(t), typ)
+			stdin.waitRead(t)
+			check(t, c)
+		})
+	}
+	// REP has printed a request and waits for the stdin line that answers it.
+	t.Run("REP-stdin-open", func(t *testing.T) {
 		t.Parallel()
-		pull := newSocket(t, sockets.PULL)
-		ep := bindLocal(t, pull)
-		stdin, _ := pipeStdin(t)
-		c := startCat(t, stdin, "-connect", ep, "PUSH")
-		c.stillRunning(t, 50*time.Millisecond, "with stdin open")
+		ctx := testCtx(t)
+		req := newSocket(t, sockets.REQ)
+		ep := endpointFor(t, req, true)
+		stdin := openStdin(t)
+		c := startCat(t, stdin, args("REP", ep)...)
+		send(t, ctx, req, "question")
+		c.waitStdout(t, "question\n")
+		stdin.waitRead(t)
 		check(t, c)
 	})
-	t.Run("REQ-stdin-open", func(t *testing.T) {
-		knownBug(t, "cat.go requestLoop: a blocked stdin read ignores the interrupt")
+	// REQ blocked in Recv, waiting for a reply that never comes.
+	t.Run("REQ-waiting-for-reply", func(t *testing.T) {
 		t.Parallel()
-		stdin, _ := pipeStdin(t)
-		c := startCat(t, stdin, "-bind", inprocEP(t), "REQ")
-		c.stillRunning(t, 50*time.Millisecond, "with stdin open")
+		ctx := testCtx(t)
+		rep := newSocket(t, sockets.REP) // receives, never answers
+		ep := endpointFor(t, rep, false)
+		stdin := openStdin(t)
+		c := startCat(t, stdin, args("REQ", ep)...)
+		writeLine(t, stdin.w, "q\n")
+		expectFrames(t, ctx, rep, "q")
 		check(t, c)
 	})
-	t.Run("DEALER-stdin-open", func(t *testing.T) {
-		knownBug(t, "cat.go duplex: waits for stdin's end even after the interrupt")
-		t.Parallel()
-		stdin, _ := pipeStdin(t)
-		c := startCat(t, stdin, "-bind", inprocEP(t), "DEALER")
-		c.stillRunning(t, 50*time.Millisecond, "with stdin open")
-		check(t, c)
-	})
+}
+
+// At the interrupt, what cat has queued is still delivered, within
+// -linger. cat's PUSH connects to an inproc name nobody has bound yet, so
+// its messages wait in the pipe; we bind only after the interrupt.
+func TestCatInterruptFlushes(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	ep := inprocEP(t)
+	stdin := openStdin(t)
+	c := startCat(t, stdin, "-linger", "30s", "-connect", ep, "PUSH")
+	// cat reads "3" only after it has handed "2" on, which it does only
+	// after "1" has been queued.
+	for _, l := range []string{"1\n", "2\n", "3\n"} {
+		writeLine(t, stdin.w, l)
+	}
+	c.cancel()
+	c.stillRunning(t, 50*time.Millisecond, "with a message queued and no peer")
+	pull := newSocket(t, sockets.PULL)
+	if err := pull.Bind(ep); err != nil {
+		t.Fatal(err)
+	}
+	expectFrames(t, ctx, pull, "1")
+	c.waitOK(t)
 }
 
 // ---------------------------------------------------------------- usage

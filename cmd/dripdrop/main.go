@@ -17,10 +17,11 @@ import (
 var errUsage = errors.New("usage")
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	// Interrupts stay caught until the process has exited: a second one
+	// (timeout -s INT sends two) must not kill it while cat delivers what
+	// is queued, or between run's return and the exit with its code.
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt)
+	os.Exit(exitCode(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr), os.Stderr))
 }
 
 func exitCode(err error, stderr io.Writer) int {

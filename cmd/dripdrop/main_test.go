@@ -4,13 +4,23 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// asMainEnv makes the test binary run main instead of the tests, so that
+// tests can run the real program as a child process (cat_process_test.go).
+const asMainEnv = "DRIPDROP_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		main() // exits
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
