@@ -55,8 +55,12 @@ func TestKeygenWritesCertificates(t *testing.T) {
 	if err != nil || sec.KeyPair() != kp {
 		t.Fatalf("secret certificate: %v", err)
 	}
-	if st, err := os.Stat(path + "_secret"); err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("secret certificate mode %v, %v", st.Mode().Perm(), err)
+	st, err := os.Stat(path + "_secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := st.Mode().Perm(); perm != 0o600 {
+		t.Fatalf("secret certificate mode %v, want 0600", perm)
 	}
 }
 
