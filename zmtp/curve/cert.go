@@ -60,7 +60,8 @@ func LoadCertificate(path string) (*Certificate, error) {
 // ParseCertificate parses the ZPL text of a certificate. Comments, blank
 // lines, other sections and deeper nesting are skipped; values may be
 // quoted with " or ' or bare. The public key is required; a secret key, if
-// present, must belong to it.
+// present, must belong to it. Errors give the line number, never the text
+// of the line, which may hold the secret key.
 func ParseCertificate(data []byte) (*Certificate, error) {
 	c := &Certificate{}
 	section := ""
@@ -94,7 +95,8 @@ func ParseCertificate(data []byte) (*Certificate, error) {
 			continue
 		}
 		if !isProp {
-			return nil, fmt.Errorf("dripdrop: certificate line %d: %q is not name = value", line, text)
+			// Not the line itself: in a secret certificate it may be the key.
+			return nil, fmt.Errorf("dripdrop: certificate line %d: not name = value", line)
 		}
 		v, err := zplValue(strings.TrimSpace(value))
 		if err != nil {
@@ -144,7 +146,7 @@ func zplValue(v string) (string, error) {
 		}
 		rest := strings.TrimSpace(v[2+end:])
 		if rest != "" && rest[0] != '#' {
-			return "", fmt.Errorf("text %q after a quoted value", rest)
+			return "", errors.New("text after a quoted value")
 		}
 		return v[1 : 1+end], nil
 	}
