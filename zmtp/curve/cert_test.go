@@ -100,15 +100,21 @@ func TestCertificateSaveLoad(t *testing.T) {
 	}
 	for file, mode := range map[string]os.FileMode{path: 0o644, path + "_secret": 0o600} {
 		st, err := os.Stat(file)
-		if err != nil || st.Mode().Perm() != mode {
-			t.Errorf("%s: mode %v, %v; want %v", file, st.Mode().Perm(), err, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := st.Mode().Perm(); perm != mode {
+			t.Errorf("%s: mode %v, want %v", file, perm, mode)
 		}
 	}
 	pub, err := LoadCertificate(path)
 	if err != nil || pub.HasSecret() || pub.Public != c.Public || pub.Metadata["name"] != "bob \"the\" builder" {
 		t.Fatalf("public certificate: %+v, %v", pub, err)
 	}
-	raw, _ := os.ReadFile(path)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(string(raw), c.Secret.String()) {
 		t.Fatal("the public certificate contains the secret key")
 	}
@@ -132,7 +138,10 @@ func TestCertificateSaveLoad(t *testing.T) {
 // write load in pyzmq (zmq.auth.load_certificate).
 func TestPyzmqCertificates(t *testing.T) {
 	dir := t.TempDir()
-	ours, _ := NewCertificate()
+	ours, err := NewCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ours.Metadata = map[string]string{"name": "ours"}
 	if err := ours.Save(filepath.Join(dir, "ours.key")); err != nil {
 		t.Fatal(err)
