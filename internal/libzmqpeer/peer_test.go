@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -490,17 +491,88 @@ func TestBadUsage(t *testing.T) {
 	}
 }
 
+// The embedded copy of peer.py is the file (go test runs in this package's
+// directory, so the file is always at hand), and ScriptPath, when it finds
+// one, finds this one.
 func TestEmbeddedScriptMatches(t *testing.T) {
-	p := ScriptPath()
-	if p == "" {
-		t.Skip("source tree not at hand")
-	}
-	b, err := os.ReadFile(p)
+	b, err := os.ReadFile("peer.py")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(b) != peerSource {
 		t.Fatal("embedded peer.py differs from the file")
+	}
+	if p := ScriptPath(); p != "" {
+		want, err := filepath.Abs("peer.py")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p != want {
+			t.Fatalf("ScriptPath() = %q, want %q", p, want)
+		}
+	}
+}
+
+// mainModule is the module whose root moduleRoot looks for.
+const mainModule = "github.com/dripdrop-go/dripdrop"
+
+// moduleRoot returns the directory of the main module's go.mod: up from the
+// working directory (go test runs in the package's directory), passing over
+// the go.mod of any other module on the way (bench/ and interop/ have
+// their own).
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	start, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := start; ; {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modulePath(b) == mainModule {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("no go.mod of %s in %s or above", mainModule, start)
+		}
+		dir = parent
+	}
+}
+
+// modulePath returns the path on the module line of a go.mod file.
+func modulePath(gomod []byte) string {
+	for line := range strings.Lines(string(gomod)) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module")
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '\t') {
+			continue
+		}
+		rest, _, _ = strings.Cut(rest, "//")
+		rest = strings.TrimSpace(rest)
+		if p, err := strconv.Unquote(rest); err == nil {
+			return p
+		}
+		return rest
+	}
+	return ""
+}
+
+func TestModuleRoot(t *testing.T) {
+	for in, want := range map[string]string{
+		"module " + mainModule + "\n\ngo 1.25\n":      mainModule,
+		"// comment\nmodule \"example.com/q\" // x\n": "example.com/q",
+		"\tmodule\texample.com/b\n":                   "example.com/b",
+		"modules x\n":                                 "",
+		"go 1.25\n":                                   "",
+	} {
+		if got := modulePath([]byte(in)); got != want {
+			t.Errorf("modulePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	want, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := moduleRoot(t); got != want {
+		t.Errorf("moduleRoot() = %q, want %q", got, want)
 	}
 }
 
@@ -508,12 +580,14 @@ func TestEmbeddedScriptMatches(t *testing.T) {
 // the local libzmq still sends exactly the committed bytes.
 func TestCapturesUpToDate(t *testing.T) {
 	t.Parallel()
-	Require(t)
-	dir := filepath.Join("..", "..", "testdata", "libzmq")
+	// The script and the captures are in the repository: missing is a
+	// failure, wherever the tests run.
+	dir := filepath.Join(moduleRoot(t), "testdata", "libzmq")
 	script := filepath.Join(dir, "capture.py")
 	if _, err := os.Stat(script); err != nil {
-		t.Skip("capture.py not found")
+		t.Fatalf("capture.py: %v", err)
 	}
+	Require(t)
 	out := t.TempDir()
 	c := exec.Command(python(), script, "--out", out, "--quiet")
 	var stderr bytes.Buffer
