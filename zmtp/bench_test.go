@@ -62,6 +62,33 @@ func BenchmarkWriteMsg(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteBatch encodes 64 messages per Batch, as a socket's writer
+// does, against WriteMsg's lock per message (BenchmarkWriteMsg).
+func BenchmarkWriteBatch(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			c := readyConn(&discardConn{}, Push)
+			msg := [][]byte{make([]byte, size)}
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for i := 0; i < b.N; {
+				zb := c.BeginBatch()
+				for j := 0; j < 64 && i < b.N; j, i = j+1, i+1 {
+					if err := zb.WriteMsg(msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := zb.End(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := c.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
 func BenchmarkReadMsg(b *testing.B) {
 	for _, size := range benchSizes {
 		b.Run(fmt.Sprint(size), func(b *testing.B) {

@@ -67,6 +67,7 @@ func newConn(nc net.Conn, cfg Config) *Conn {
 // background work, once the handshake is done.
 func (c *Conn) start() {
 	c.rd.grow(c.cfg.ReadBufferSize)
+	c.rd.useRaw(c.nc)
 	c.wr.grow(c.cfg.WriteBufferSize)
 	if c.cfg.HeartbeatInterval > 0 {
 		c.hbDone = make(chan struct{})
@@ -111,6 +112,9 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 	if c.failed.Load() {
 		return dst, c.Err()
+	}
+	if body, ok := c.readSmall(); ok {
+		return append(dst, body), nil
 	}
 	first := len(dst)
 	var total int64
@@ -177,6 +181,45 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 	}
 }
 
+// OnIdle sets a function the reading goroutine calls, inside ReadMsg,
+// each time it is about to wait for the network: the moment for a caller
+// that batches to let go of what an idle connection need not hold. (The
+// connection itself gives back its read buffer and slab then.) It is
+// called only on network connections (tcp, unix); set it before the first
+// ReadMsg.
+func (c *Conn) OnIdle(f func()) { c.rd.onIdle = f }
+
+// MsgReady reports whether ReadMsg would return without waiting for the
+// network: a whole message (after any commands) is already buffered, or
+// the connection has failed. A reader that hands messages on in batches
+// reads while MsgReady holds, then hands over what it has. It is false on
+// an encrypted connection, whose frames are opened one at a time.
+func (c *Conn) MsgReady() bool {
+	if c.failed.Load() {
+		return true
+	}
+	return c.cipher == nil && c.rd.complete()
+}
+
+// readSmall is ReadMsg's fast path: a whole one-frame message with a
+// short header already buffered, on a connection that is not encrypted
+// and awaits no PING TTL, is cut out of the buffer without the general
+// loop. ok is false when the general path must run.
+func (c *Conn) readSmall() (body []byte, ok bool) {
+	fr := &c.rd
+	b := fr.buf[fr.start:fr.end]
+	if len(b) < 2 || b[0]&(FlagMore|FlagLong|FlagCommand) != 0 || c.cipher != nil || c.ttlArmed {
+		return nil, false
+	}
+	size := int(b[1])
+	if len(b)-2 < size || (c.maxMsg >= 0 && int64(size)+FrameOverhead > c.maxMsg) {
+		return nil, false
+	}
+	fr.start += 2 + size
+	c.rxFrames.Add(1)
+	return fr.carve(b[2 : 2+size]), true
+}
+
 // handleCommand acts on a command received after the handshake. It returns
 // a message to deliver for subscriptions, nil otherwise.
 func (c *Conn) handleCommand(body []byte) ([]byte, error) {
@@ -238,7 +281,72 @@ func (c *Conn) readErr(err error) error {
 func (c *Conn) WriteMsg(frames [][]byte) error {
 	c.wmu.Lock()
 	err := c.writeMsgLocked(frames)
+	if err == nil && c.wr.gathering() {
+		err = c.flushLocked()
+	}
 	c.unlockWriter()
+	return err
+}
+
+// Batch writes many messages under one hold of the connection's write
+// lock, for a writer that drains a queue: BeginBatch, any number of
+// WriteMsg and WriteSubscription, Flush where the queue is empty, End.
+// Small frames are copied into the send buffer; frames of at least
+// DirectWriteThreshold octets are referenced, uncopied, and go out with
+// the buffer in one vectored write on Flush, on End, or when enough is
+// gathered, so they must not be modified until then. PINGs and PONGs the
+// connection sends itself go out between batches. A Batch is used by one
+// goroutine; it is a small value, made without allocating.
+type Batch struct{ c *Conn }
+
+// BeginBatch takes the write lock for a batch. Every BeginBatch must be
+// followed by End.
+func (c *Conn) BeginBatch() Batch {
+	c.wmu.Lock()
+	return Batch{c}
+}
+
+// WriteMsg encodes a message, as Conn.WriteMsg.
+func (b Batch) WriteMsg(frames [][]byte) error { return b.c.writeMsgLocked(frames) }
+
+// WriteMsgAfter encodes one message made of head's frames followed by
+// frames' (a REQ's delimiter or a REP's envelope before the body), without
+// joining them first.
+func (b Batch) WriteMsgAfter(head, frames [][]byte) error {
+	if len(head) == 0 {
+		return b.c.writeMsgLocked(frames)
+	}
+	if len(frames) == 0 {
+		return b.c.writeMsgLocked(head)
+	}
+	c := b.c
+	if err := c.writable(); err != nil {
+		return err
+	}
+	for _, f := range head {
+		if err := c.writeFrameLocked(FlagMore, f); err != nil {
+			return c.writeErr(err)
+		}
+	}
+	return c.writeMsgLocked(frames)
+}
+
+// WriteSubscription encodes a subscription, as Conn.WriteSubscription.
+func (b Batch) WriteSubscription(topic []byte, subscribe bool) error {
+	return b.c.writeSubscriptionLocked(topic, subscribe)
+}
+
+// Flush writes everything buffered and gathered.
+func (b Batch) Flush() error { return b.c.flushLocked() }
+
+// End writes what is gathered uncopied (small frames may stay buffered
+// until a later Flush) and releases the write lock.
+func (b Batch) End() error {
+	var err error
+	if b.c.wr.gathering() {
+		err = b.c.flushLocked()
+	}
+	b.c.unlockWriter()
 	return err
 }
 
@@ -267,6 +375,10 @@ func (c *Conn) Send(frames [][]byte) error {
 func (c *Conn) WriteSubscription(topic []byte, subscribe bool) error {
 	c.wmu.Lock()
 	defer c.unlockWriter()
+	return c.writeSubscriptionLocked(topic, subscribe)
+}
+
+func (c *Conn) writeSubscriptionLocked(topic []byte, subscribe bool) error {
 	if err := c.writable(); err != nil {
 		return err
 	}

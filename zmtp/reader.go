@@ -3,6 +3,7 @@ package zmtp
 import (
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Sizes of the receive path. A frame no larger than the read buffer is read
@@ -19,6 +20,7 @@ const (
 	firstChunk            = 64 << 10
 	slabSize              = 16 << 10
 	slabFrameMax          = 512
+	slabKeepMin           = 1 << 10 // a smaller free part is not worth giving back
 	// FrameOverhead is charged per frame against MaxMsgSize, so that a flood
 	// of empty frames is bounded too (reliability matrix R05).
 	FrameOverhead = 32
@@ -36,35 +38,96 @@ const (
 
 // frameReader decodes frames from a byte stream. It is used by one
 // goroutine at a time.
+//
+// Once the handshake is done, a reader on a network connection (one that
+// is a syscall.Conn: tcp, unix) reads through the runtime's poller itself
+// (rawread_unix.go) and, each time it would wait with nothing buffered,
+// gives its read buffer and the free part of its slab back to pools and
+// calls onIdle: a connection waiting for its peer holds neither, so ten
+// thousand idle peers cost no buffers, and a busy one takes the same buffer
+// back at once.
 type frameReader struct {
 	r          io.Reader
-	buf        []byte // buf[start:end] holds bytes read but not yet decoded
+	buf        []byte  // buf[start:end] holds bytes read but not yet decoded; nil when given back
+	size       int     // len(buf) when it is held
+	pooled     bool    // buf comes from and returns to readBufPool
+	bufBox     *[]byte // the pool's box for buf, kept so that giving it back does not allocate
 	start, end int
-	slab       []byte // free space for carving small frame bodies
-	chunk      int    // first allocation for a body larger than buf
-	err        error  // sticky read error, returned once buffered bytes are used
+	slab       []byte  // free space for carving small frame bodies
+	slabBox    *[]byte // a box for giving the slab to slabPool without allocating
+	chunk      int     // first allocation for a body larger than buf
+	err        error   // sticky read error, returned once buffered bytes are used
+	raw        rawReader
+	onIdle     func() // called before each wait for the network (raw reads only)
 }
+
+// readBufPool holds read buffers of DefaultReadBufferSize that idle
+// connections gave back; slabPool the free parts of their slabs.
+var (
+	readBufPool = sync.Pool{New: func() any { b := make([]byte, DefaultReadBufferSize); return &b }}
+	slabPool    sync.Pool
+)
 
 // newHandshakeReader returns a reader with the small buffers of the
 // handshake phase; grow gives it its full size.
 func newHandshakeReader(r io.Reader) frameReader {
-	return frameReader{r: r, buf: make([]byte, handshakeBufferSize), chunk: handshakeChunk}
+	return frameReader{r: r, buf: make([]byte, handshakeBufferSize), size: handshakeBufferSize, chunk: handshakeChunk}
 }
 
 // grow enlarges the buffer to size octets (under 256: the default),
 // keeping what is buffered, and lifts the first chunk to its full size.
+// A buffer of the default size comes from readBufPool.
 func (fr *frameReader) grow(size int) {
 	if size < 256 {
 		size = DefaultReadBufferSize
 	}
 	fr.chunk = firstChunk
-	if size <= len(fr.buf) {
+	if size <= fr.size {
 		return
 	}
-	buf := make([]byte, size)
+	var buf []byte
+	if size == DefaultReadBufferSize {
+		fr.bufBox = readBufPool.Get().(*[]byte)
+		buf, *fr.bufBox = *fr.bufBox, nil
+		fr.pooled = true
+	} else {
+		buf = make([]byte, size)
+	}
 	fr.end = copy(buf, fr.buf[fr.start:fr.end])
 	fr.start = 0
-	fr.buf = buf
+	fr.buf, fr.size = buf, size
+}
+
+// takeBuf makes sure the buffer is held (it is nil only when given back,
+// empty).
+func (fr *frameReader) takeBuf() {
+	if fr.buf == nil {
+		fr.bufBox = readBufPool.Get().(*[]byte)
+		fr.buf, *fr.bufBox = *fr.bufBox, nil
+		fr.start, fr.end = 0, 0
+	}
+}
+
+// idle gives back what a waiting reader need not hold: the buffer, if
+// empty and pooled, and the slab's free part; then it calls onIdle.
+func (fr *frameReader) idle() {
+	if fr.pooled && fr.buf != nil && fr.start == fr.end {
+		*fr.bufBox = fr.buf
+		readBufPool.Put(fr.bufBox)
+		fr.buf, fr.bufBox = nil, nil
+	}
+	if len(fr.slab) >= slabKeepMin {
+		box := fr.slabBox
+		if box == nil {
+			box = new([]byte)
+		}
+		*box = fr.slab
+		slabPool.Put(box)
+	}
+	fr.slab, fr.slabBox = nil, nil
+	if fr.onIdle != nil {
+		fr.onIdle()
+	}
 }
 
 func (fr *frameReader) buffered() int { return fr.end - fr.start }
@@ -74,6 +137,7 @@ func (fr *frameReader) fill() error {
 	if fr.err != nil {
 		return fr.err
 	}
+	fr.takeBuf()
 	if fr.start == fr.end {
 		fr.start, fr.end = 0, 0
 	} else if fr.end == len(fr.buf) {
@@ -81,7 +145,13 @@ func (fr *frameReader) fill() error {
 		fr.start = 0
 	}
 	for {
-		n, err := fr.r.Read(fr.buf[fr.end:])
+		var n int
+		var err error
+		if fr.raw.ok() {
+			n, err = fr.rawRead()
+		} else {
+			n, err = fr.r.Read(fr.buf[fr.end:])
+		}
 		fr.end += n
 		if err != nil {
 			fr.err = err
@@ -98,6 +168,7 @@ func (fr *frameReader) fill() error {
 // need makes at least n (≤ len(buf)) bytes available and returns them,
 // without consuming them.
 func (fr *frameReader) need(n int) ([]byte, error) {
+	fr.takeBuf()
 	if len(fr.buf)-fr.start < n && fr.start > 0 {
 		fr.end = copy(fr.buf, fr.buf[fr.start:fr.end])
 		fr.start = 0
@@ -111,6 +182,26 @@ func (fr *frameReader) need(n int) ([]byte, error) {
 		}
 	}
 	return fr.buf[fr.start : fr.start+n], nil
+}
+
+// complete reports whether the buffer holds a whole data message: frames
+// up to one without MORE, after any complete commands. A malformed header
+// counts as complete (reading it fails at once).
+func (fr *frameReader) complete() bool {
+	b := fr.buf[fr.start:fr.end]
+	for {
+		flags, size, n, err := ParseFrameHeader(b)
+		if err != nil {
+			return true
+		}
+		if n == 0 || uint64(len(b)-n) < size {
+			return false
+		}
+		b = b[n+int(size):]
+		if flags&(FlagCommand|FlagMore) == 0 {
+			return true
+		}
+	}
 }
 
 // consume drops n buffered bytes.
@@ -148,7 +239,7 @@ const maxInt = int(^uint(0) >> 1)
 // the read buffer, the result aliases the buffer and is valid until the next
 // read; otherwise the caller owns it.
 func (fr *frameReader) readBody(size int, own bool) ([]byte, error) {
-	if size <= len(fr.buf) {
+	if size <= fr.size {
 		b, err := fr.need(size)
 		if err != nil {
 			return nil, noEOF(err)
@@ -171,12 +262,30 @@ func (fr *frameReader) carve(b []byte) []byte {
 		return []byte{}
 	}
 	if len(fr.slab) < len(b) {
-		fr.slab = make([]byte, slabSize)
+		fr.newSlab(len(b))
 	}
 	out := fr.slab[:len(b):len(b)]
 	fr.slab = fr.slab[len(b):]
 	copy(out, b)
 	return out
+}
+
+// newSlab replaces the slab with one that has room for n octets: the free
+// part of a slab an idle reader gave back, or a new one.
+func (fr *frameReader) newSlab(n int) {
+	for {
+		box, _ := slabPool.Get().(*[]byte)
+		if box == nil {
+			break
+		}
+		if len(*box) >= n {
+			fr.slab, fr.slabBox = *box, box
+			*box = nil
+			return
+		}
+		// Too small for this frame: let it go.
+	}
+	fr.slab = make([]byte, slabSize)
 }
 
 // readLarge reads a body larger than the read buffer, growing it only as

@@ -1,0 +1,65 @@
+//go:build unix
+
+package zmtp
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// rawReader reads a network connection's descriptor through the runtime's
+// poller (syscall.RawConn), so that the reader learns when it would wait:
+// net.Conn's Read waits inside, holding the caller's buffer.
+type rawReader struct {
+	rc syscall.RawConn
+	fn func(fd uintptr) bool // made once: a new closure per read would allocate
+	n  int
+	e  error
+}
+
+func (r *rawReader) ok() bool { return r.rc != nil }
+
+// useRaw switches fr to raw reads when nc allows them.
+func (fr *frameReader) useRaw(nc net.Conn) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	fr.raw.rc = rc
+	fr.raw.fn = func(fd uintptr) bool {
+		for {
+			fr.takeBuf()
+			n, err := syscall.Read(int(fd), fr.buf[fr.end:])
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				fr.idle()
+				return false // wait until readable, then call again
+			case err != nil:
+				fr.raw.n, fr.raw.e = 0, os.NewSyscallError("read", err)
+			case n == 0:
+				fr.raw.n, fr.raw.e = 0, io.EOF
+			default:
+				fr.raw.n, fr.raw.e = n, nil
+			}
+			return true
+		}
+	}
+}
+
+// rawRead reads once into fr.buf[fr.end:], waiting through the poller.
+func (fr *frameReader) rawRead() (int, error) {
+	if err := fr.raw.rc.Read(fr.raw.fn); err != nil {
+		return 0, err
+	}
+	n, err := fr.raw.n, fr.raw.e
+	fr.raw.n, fr.raw.e = 0, nil
+	return n, err
+}
