@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // behaviour is what makes one socket type differ from another: how it
@@ -19,9 +20,19 @@ type behaviour interface {
 	pipeDisconnected(p *pipe)
 	// pipeRemoved: p is gone for good.
 	pipeRemoved(p *pipe)
-	// inbound handles a message read from p's peer. It may block (at the
-	// receive high-water mark) and returns false if ctx ended first.
-	inbound(ctx context.Context, p *pipe, frames [][]byte) bool
+	// inbound handles messages read from p's peer, in order. It may block
+	// (at the receive high-water mark) and returns false if ctx ended or
+	// the socket closed first. It may reorder msgs' entries in place.
+	inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool
+}
+
+// headroomer is implemented by types that prefix every received message
+// with a frame of their own (ROUTER: the peer's identity). The reader
+// leaves one free slot before the frames of each message it reads, so
+// that inbound can fill it in without a new slice: inbound gets the
+// messages with the slot as their first frame.
+type headroomer interface {
+	headroom()
 }
 
 // subscriber is implemented by SUB and XSUB.
@@ -73,8 +84,8 @@ func (b *base) recv(ctx context.Context) (Msg, error) {
 	return Msg{Frames: m.frames, Peer: m.p.info}, nil
 }
 
-func (b *base) inbound(ctx context.Context, p *pipe, frames [][]byte) bool {
-	return b.s.in.push(ctx, p, frames)
+func (b *base) inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool {
+	return b.s.in.push(ctx, p, msgs)
 }
 
 func (b *base) pipeAdded(*pipe)        {}
@@ -83,17 +94,25 @@ func (b *base) pipeDisconnected(*pipe) {}
 func (b *base) pipeRemoved(*pipe)      {}
 
 // loadBalancer round-robins messages over pipes with room (RFC 28/30).
+// Senders read the pipes from an immutable snapshot, replaced whole when a
+// pipe comes or goes, so a send takes no lock of the load balancer: with
+// one peer, the pipe's own lock is the only one.
 type loadBalancer struct {
 	s     *Socket
-	mu    sync.Mutex
-	pipes []*pipe
-	next  int
+	mu    sync.Mutex // serialises add and remove
+	pipes atomic.Pointer[[]*pipe]
+	next  atomic.Uint32
 }
 
 func (l *loadBalancer) add(p *pipe) {
 	l.mu.Lock()
-	if !slices.Contains(l.pipes, p) {
-		l.pipes = append(l.pipes, p)
+	var cur []*pipe
+	if ps := l.pipes.Load(); ps != nil {
+		cur = *ps
+	}
+	if !slices.Contains(cur, p) {
+		ps := append(slices.Clip(cur), p)
+		l.pipes.Store(&ps)
 	}
 	l.mu.Unlock()
 	l.s.sendSig.Notify()
@@ -101,10 +120,13 @@ func (l *loadBalancer) add(p *pipe) {
 
 func (l *loadBalancer) remove(p *pipe) {
 	l.mu.Lock()
-	if i := slices.Index(l.pipes, p); i >= 0 {
-		l.pipes = slices.Delete(l.pipes, i, i+1)
-		if l.next > i {
-			l.next--
+	if ps := l.pipes.Load(); ps != nil {
+		if i := slices.Index(*ps, p); i >= 0 {
+			rest := slices.Concat((*ps)[:i], (*ps)[i+1:])
+			l.pipes.Store(&rest)
+			if n := l.next.Load(); n > uint32(i) {
+				l.next.Store(n - 1)
+			}
 		}
 	}
 	l.mu.Unlock()
@@ -113,13 +135,26 @@ func (l *loadBalancer) remove(p *pipe) {
 // tryPush queues m on the next pipe with room, if any, calling queued
 // (if set) with that pipe before its writer can see m.
 func (l *loadBalancer) tryPush(m outMsg, queued func(*pipe)) *pipe {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := len(l.pipes)
-	for i := 0; i < n; i++ {
-		j := (l.next + i) % n
-		if p := l.pipes[j]; p.tryPushThen(m, queued) {
-			l.next = (j + 1) % n
+	ps := l.pipes.Load()
+	if ps == nil {
+		return nil
+	}
+	pipes := *ps
+	n := uint32(len(pipes))
+	switch n {
+	case 0:
+		return nil
+	case 1:
+		if p := pipes[0]; p.tryPushThen(m, queued) {
+			return p
+		}
+		return nil
+	}
+	start := l.next.Load()
+	for i := range n {
+		j := (start + i) % n
+		if p := pipes[j]; p.tryPushThen(m, queued) {
+			l.next.Store((j + 1) % n)
 			return p
 		}
 	}
@@ -138,11 +173,14 @@ func (l *loadBalancer) pushThen(ctx context.Context, m outMsg, queued func(*pipe
 		if p := l.tryPush(m, queued); p != nil {
 			return p, nil
 		}
-		c := l.s.sendSig.C()
+		w := l.s.sendSig.wait()
 		if p := l.tryPush(m, queued); p != nil {
+			l.s.sendSig.done(w)
 			return p, nil
 		}
-		if err := l.s.waitForRoom(ctx, c); err != nil {
+		err := l.s.waitForRoom(ctx, w)
+		l.s.sendSig.done(w)
+		if err != nil {
 			return nil, err
 		}
 	}

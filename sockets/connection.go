@@ -144,7 +144,97 @@ func (s *Socket) serve(ctx context.Context, p *pipe, zc *zmtp.Conn) error {
 	return err
 }
 
-// readLoop hands every message read to the behaviour.
+// Sizes of a reader's batches. A reader reads one message, waiting for it,
+// then every further message already whole in its buffer, up to
+// maxReadBatch and the room the pipe has under the receive high-water
+// mark, and hands them over together: one lock and one wake-up per batch.
+const maxReadBatch = 256
+
+// Each received message's list of frames is cut from a chunk of slots
+// shared by the messages read after each other, instead of being a slice
+// of its own. A chunk lives as long as the reader holds it or any message
+// cut from it lives, and keeps all their frames alive meanwhile, so:
+//   - the reader lets go of its chunks whenever it waits for the network
+//     (zmtp's OnIdle): an idle connection pins nothing;
+//   - chunks start small after each wait and double while messages keep
+//     coming, so a lone message costs a small chunk, a stream of them
+//     1/maxSmallChunk of an allocation each;
+//   - messages with a frame over smallFrameMax (which has an allocation of
+//     its own anyway) share chunks of at most maxLargeChunk slots, so the
+//     frames a chunk can pin stay bounded, and messages with a frame over
+//     hugeFrame get a list of their own.
+const (
+	minChunk      = 4
+	maxSmallChunk = 256
+	maxLargeChunk = 16
+	smallFrameMax = 512
+	hugeFrame     = 256 << 10
+)
+
+// frameCarver reads messages with their lists of frames cut from chunks.
+// A chunk's slots are never reused once a message holds them.
+type frameCarver struct {
+	small, large         [][]byte // the rest of the current chunks, len == cap
+	nextSmall, nextLarge int      // sizes of the next chunks
+	headroom             int      // free slots before each message's frames
+}
+
+// idle lets go of the chunks: the reader is about to wait.
+func (fc *frameCarver) idle() {
+	fc.small, fc.large = nil, nil
+	fc.nextSmall, fc.nextLarge = 0, 0
+}
+
+// chunk returns a new chunk of at least n slots, its size taken from
+// *next, which then doubles up to limit.
+func chunk(n int, next *int, limit int) [][]byte {
+	size := max(*next, minChunk, n)
+	*next = min(2*size, limit)
+	return make([][]byte, size)
+}
+
+func (fc *frameCarver) read(zc *zmtp.Conn) ([][]byte, error) {
+	h := fc.headroom
+	if len(fc.small) < h+1 {
+		fc.small = chunk(h+1, &fc.nextSmall, maxSmallChunk)
+	}
+	frames, err := zc.ReadMsg(fc.small[h:h])
+	if err != nil {
+		return nil, err
+	}
+	n := len(frames)
+	inPlace := cap(frames) == cap(fc.small)-h
+	biggest := 0
+	for _, f := range frames {
+		biggest = max(biggest, len(f))
+	}
+	switch {
+	case biggest <= smallFrameMax && inPlace:
+		frames = fc.small[: h+n : h+n]
+		fc.small = fc.small[h+n:]
+		return frames, nil
+	case biggest <= smallFrameMax && h == 0:
+		return frames, nil // outgrew the chunk: append gave it a list of its own
+	case biggest > hugeFrame || h+n > maxLargeChunk/2:
+		out := append(make([][]byte, h, h+n), frames...)
+		if inPlace {
+			clear(frames) // the small chunk's slots stay free
+		}
+		return out, nil
+	}
+	if len(fc.large) < h+n {
+		fc.large = chunk(h+n, &fc.nextLarge, maxLargeChunk)
+	}
+	out := fc.large[: h+n : h+n]
+	fc.large = fc.large[h+n:]
+	copy(out[h:], frames)
+	if inPlace {
+		clear(frames)
+	}
+	return out, nil
+}
+
+// readLoop hands every message read to the behaviour, in batches.
 func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -153,24 +243,51 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 			err = context.Canceled
 		}
 	}()
+	var fr frameCarver
+	if _, ok := s.beh.(headroomer); ok {
+		fr.headroom = 1
+	}
+	zc.OnIdle(fr.idle)
+	batch := make([][][]byte, 0, maxReadBatch)
 	for {
-		frames, err := zc.ReadMsg(nil)
-		if err != nil {
-			return err
+		limit := min(s.in.roomHint(p), maxReadBatch)
+		for {
+			frames, err := fr.read(zc)
+			if err != nil {
+				if len(batch) > 0 && !s.beh.inbound(ctx, p, batch) {
+					return ctx.Err()
+				}
+				return err
+			}
+			batch = append(batch, frames)
+			if len(batch) >= limit || !zc.MsgReady() {
+				break
+			}
 		}
-		if !s.beh.inbound(ctx, p, frames) {
+		ok := s.beh.inbound(ctx, p, batch)
+		clear(batch)
+		batch = batch[:0]
+		if !ok {
 			return ctx.Err()
 		}
 	}
 }
 
-// releaseEvery is how many octets the writer writes before it gives the
+// releaseEvery is how many octets the writer encodes before it gives the
 // room they took in the pipe back to senders, in the middle of a batch: a
 // batch of large messages towards a slow peer must not hold its whole
 // share of the high-water mark until its last octet is out.
-const releaseEvery = 64 << 10
+const releaseEvery = 256 << 10
 
-// writeLoop drains p's queue in batches, flushing when it is empty.
+// requestHead is written before a REQ's request: the empty delimiter.
+var requestHead = [][]byte{{}}
+
+// writeLoop drains p's queue in batches into the connection's buffer under
+// one hold of its write lock. A batch's room goes back to senders once it
+// is encoded (small frames are copied, large ones go out uncopied within
+// releaseEvery octets), and the buffer is flushed only when the queue is
+// empty: while senders keep the queue filled, the buffer leaves in full
+// writes.
 func (s *Socket) writeLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) {
 	batch := make([]outMsg, 0, 64)
 	for {
@@ -185,36 +302,48 @@ func (s *Socket) writeLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) {
 		}
 		var err error
 		released, since := 0, 0
+		zb := zc.BeginBatch()
 		for i, m := range batch {
 			switch m.kind {
 			case outMessage:
-				err = zc.WriteMsg(m.frames)
-				for _, f := range m.frames {
-					since += len(f)
-				}
+				err = zb.WriteMsg(m.frames)
+			case outRequest:
+				err = zb.WriteMsgAfter(requestHead, m.frames)
 			case outSubscribe, outUnsubscribe:
-				err = zc.WriteSubscription(m.frames[0], m.kind == outSubscribe)
+				err = zb.WriteSubscription(m.frames[0], m.kind == outSubscribe)
 			}
 			if err != nil {
 				break
 			}
-			// Never the last one: until written below, the pipe must
-			// not look idle (linger) with octets still buffered.
+			for _, f := range m.frames {
+				since += len(f)
+			}
+			if m.owned {
+				clear(m.frames) // encoded: the list's chunk must not pin them
+			}
 			if since >= releaseEvery && i+1 < len(batch) {
-				if p.release(i + 1 - released) {
+				if p.encoded(i + 1 - released) {
 					s.sendSig.Notify()
 				}
 				released, since = i+1, 0
 			}
 		}
+		// On an error too: what was not written is lost with the
+		// connection, and must not hold room or look pending.
+		if p.encoded(len(batch) - released) {
+			s.sendSig.Notify()
+		}
 		clear(batch)
 		flushed := false
 		if err == nil && p.queued() == 0 {
-			err = zc.Flush()
+			err = zb.Flush()
 			flushed = err == nil
 		}
-		if p.written(flushed) {
-			s.sendSig.Notify()
+		if eerr := zb.End(); err == nil {
+			err = eerr
+		}
+		if flushed || err != nil {
+			p.flushed()
 		}
 		if err != nil {
 			return

@@ -46,50 +46,108 @@ func (q *inQueue) reset() {
 // pushes back on that peer alone), and Recv takes one message from each
 // pipe with messages in turn: fair queuing, as libzmq's fq and RFC 28/30
 // ask, so a peer's backlog cannot hold back the others.
+//
+// Readers hand messages over in batches under mu. Recv takes up to
+// recvBatch of them at once, in the order fair queuing gives, into a
+// consumer-side cache under cmu, and serves the next calls from there
+// without touching mu: a message in the cache still counts against its
+// pipe's high-water mark (pipe.lent) until Recv returns it, so the marks
+// stay exact. Lock order: cmu, then mu.
 type inbox struct {
 	mu       sync.Mutex
 	turns    []*pipe // pipes with messages, in the order they are served
 	head     int
-	total    int // messages queued, all pipes
+	total    int // messages queued, all pipes, not counting the cache
 	hwm      int
 	conflate bool
 	ready    signal // notified on push
 	closed   bool
+
+	cmu      sync.Mutex
+	cache    []inMsg // taken from the queues, not yet returned by Recv
+	chead    int
+	retPipe  *pipe // the pipe of the last messages returned...
+	retCount int64 // ...and how many, not yet taken off its lent
 }
+
+// recvBatch is how many messages Recv moves to its cache at once. It
+// bounds how long a pipe that gains messages waits behind the cache for
+// its turn.
+const recvBatch = 32
+
+// heldLocked is how many of p's messages count against the high-water
+// mark: queued plus cached. Called with mu held.
+func (in *inbox) heldLocked(p *pipe) int { return p.in.len() + int(p.lent.Load()) }
 
 // room reports how many more messages p may queue now (at least 1 when
 // there is no limit, or the inbox is closed and push would fail at once).
+// When there is none, the caller is taken to wait on p.inSpace.
 func (in *inbox) room(p *pipe) int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.closed || in.conflate || in.hwm == 0 {
+	if in.conflate || in.hwm == 0 {
 		return math.MaxInt
 	}
-	return max(in.hwm-p.in.len(), 0)
+	if p.lent.Load() > 0 && in.hwm-int(p.inLen.Load()+p.lent.Load()) <= 0 {
+		// Recv may have returned messages it has not counted yet.
+		in.cmu.Lock()
+		in.settle()
+		in.cmu.Unlock()
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed {
+		return math.MaxInt
+	}
+	if n := in.hwm - in.heldLocked(p); n > 0 {
+		return n
+	}
+	p.inBlocked.Store(true)
+	// Recv may have returned a cached message meanwhile.
+	if n := in.hwm - in.heldLocked(p); n > 0 {
+		p.inBlocked.Store(false)
+		return n
+	}
+	return 0
 }
 
-// push adds a message from p, waiting while p is at the high-water mark.
-// It returns false if the inbox or the context closes first.
-func (in *inbox) push(ctx context.Context, p *pipe, frames [][]byte) bool {
-	for {
+// push adds messages from p, in order, waiting while p is at the
+// high-water mark. It returns false if the inbox or the context closes
+// first. A batch that fits is added under one hold of the lock, with one
+// notification.
+func (in *inbox) push(ctx context.Context, p *pipe, msgs [][][]byte) bool {
+	for len(msgs) > 0 {
+		n := in.room(p)
+		if n == 0 {
+			select {
+			case <-p.inSpace:
+				continue
+			case <-ctx.Done():
+				return false
+			}
+		}
 		in.mu.Lock()
 		if in.closed {
 			in.mu.Unlock()
 			return false
 		}
-		if in.conflate || in.hwm == 0 || p.in.len() < in.hwm {
+		n = min(n, len(msgs))
+		for _, frames := range msgs[:n] {
 			in.addLocked(p, frames)
-			in.mu.Unlock()
-			in.ready.Notify()
-			return true
 		}
+		p.inLen.Store(int64(p.in.len()))
 		in.mu.Unlock()
-		select {
-		case <-p.inSpace:
-		case <-ctx.Done():
-			return false
-		}
+		in.ready.Notify()
+		msgs = msgs[n:]
 	}
+	return true
+}
+
+// roomHint estimates how many more messages p may queue now, without the
+// lock (at least 1: a reader always takes the next message).
+func (in *inbox) roomHint(p *pipe) int {
+	if in.conflate || in.hwm == 0 {
+		return math.MaxInt
+	}
+	return max(in.hwm-int(p.inLen.Load()+p.lent.Load()), 1)
 }
 
 // forcePush adds a message from p whatever the high-water mark: for the
@@ -102,6 +160,7 @@ func (in *inbox) forcePush(p *pipe, frames [][]byte) {
 		return
 	}
 	in.addLocked(p, frames)
+	p.inLen.Store(int64(p.in.len()))
 	in.mu.Unlock()
 	in.ready.Notify()
 }
@@ -124,26 +183,103 @@ func (in *inbox) addLocked(p *pipe, frames [][]byte) {
 
 // tryPop takes the next message in turn, if any.
 func (in *inbox) tryPop() (inMsg, bool) {
-	in.mu.Lock()
-	if in.total == 0 {
-		in.mu.Unlock()
+	in.cmu.Lock()
+	if in.chead == len(in.cache) && !in.refill() {
+		in.cmu.Unlock()
 		return inMsg{}, false
 	}
-	p := in.nextTurnLocked()
-	q := &p.in
-	wasFull := !in.conflate && in.hwm != 0 && q.len() == in.hwm
-	frames := q.pop()
-	in.total--
-	if q.len() > 0 {
-		in.turns = append(in.turns, p) // back of the line
-	} else {
-		q.active = false
+	m := in.cache[in.chead]
+	in.cache[in.chead] = inMsg{}
+	in.chead++
+	in.returned(m.p)
+	if in.chead == len(in.cache) {
+		in.settle() // and forget the pipe: it may be going
+	}
+	in.cmu.Unlock()
+	return m, true
+}
+
+// refill moves up to recvBatch messages (one with conflate, which must
+// keep only the newest) from the queues into the empty cache, in turn.
+// Called with cmu held; it reports whether it took any.
+func (in *inbox) refill() bool {
+	in.settle()
+	in.cache, in.chead = in.cache[:0], 0
+	in.mu.Lock()
+	n := min(in.total, recvBatch)
+	if in.conflate {
+		n = min(n, 1)
+	}
+	var run *pipe // lent is counted per run of one pipe's messages
+	k := int64(0)
+	for range n {
+		p := in.nextTurnLocked()
+		if p != run {
+			if run != nil {
+				run.lent.Add(k)
+				run.inLen.Store(int64(run.in.len()))
+			}
+			run, k = p, 0
+		}
+		q := &p.in
+		in.cache = append(in.cache, inMsg{p: p, frames: q.pop()})
+		k++
+		in.total--
+		if q.len() > 0 {
+			in.turns = append(in.turns, p) // back of the line
+		} else {
+			q.active = false
+		}
+	}
+	if run != nil {
+		run.lent.Add(k)
+		run.inLen.Store(int64(run.in.len()))
 	}
 	in.mu.Unlock()
-	if wasFull {
-		p.inSpace.poke()
+	return n > 0
+}
+
+// returned accounts for a message of p leaving the cache for its caller.
+// The count is kept here and given back to p (lent) in one go when the
+// cache moves on to another pipe or refills, unless p's reader waits for
+// room: then at once, waking it if p's share is down to the low-water
+// mark. Called with cmu held.
+func (in *inbox) returned(p *pipe) {
+	if p != in.retPipe {
+		in.settle()
+		in.retPipe = p
 	}
-	return inMsg{p: p, frames: frames}, true
+	in.retCount++
+	if p.inBlocked.Load() {
+		if p.lent.Load()-in.retCount+p.inLen.Load() <= int64(in.lowWater(p)) {
+			in.settle()
+			if p.inBlocked.CompareAndSwap(true, false) {
+				p.inSpace.poke()
+			}
+		}
+	}
+}
+
+// settle gives the returned count back to its pipe. Called with cmu held.
+func (in *inbox) settle() {
+	if in.retCount > 0 {
+		in.retPipe.lent.Add(-in.retCount)
+		in.retCount = 0
+	}
+	in.retPipe = nil
+}
+
+// lowWater is the number of messages p's share must fall to before a
+// reader blocked at the high-water mark is woken. A network reader waits
+// until half of it is free (libzmq's low-water mark), so that it wakes to
+// a batch and not to every message; the inproc pump is woken by every
+// Recv, so that an inproc pipe holds exactly the sum of the high-water
+// marks.
+func (in *inbox) lowWater(p *pipe) int {
+	if p.shared {
+		return in.hwm - 1
+	}
+	return in.hwm / 2
 }
 
 // nextTurnLocked removes and returns the pipe whose turn it is. Called
@@ -162,14 +298,25 @@ func (in *inbox) nextTurnLocked() *pipe {
 	return p
 }
 
-// purge drops every message queued from p.
+// purge drops every message queued or cached from p.
 func (in *inbox) purge(p *pipe) {
+	in.cmu.Lock()
+	in.settle()
+	kept := in.cache[:in.chead]
+	for _, m := range in.cache[in.chead:] {
+		if m.p == p {
+			p.lent.Add(-1)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	clear(in.cache[len(kept):])
+	in.cache = kept
 	in.mu.Lock()
 	q := &p.in
-	n := q.len()
-	wasFull := !in.conflate && in.hwm != 0 && n >= in.hwm
-	in.total -= n
+	in.total -= q.len()
 	q.reset()
+	p.inLen.Store(0)
 	if q.active {
 		q.active = false
 		for i := in.head; i < len(in.turns); i++ {
@@ -180,7 +327,8 @@ func (in *inbox) purge(p *pipe) {
 		}
 	}
 	in.mu.Unlock()
-	if wasFull {
+	in.cmu.Unlock()
+	if p.inBlocked.CompareAndSwap(true, false) {
 		p.inSpace.poke()
 	}
 }
@@ -191,19 +339,23 @@ func (in *inbox) pop(ctx context.Context, done <-chan struct{}) (inMsg, error) {
 		if m, ok := in.tryPop(); ok {
 			return m, nil
 		}
-		c := in.ready.C()
+		w := in.ready.wait()
 		if m, ok := in.tryPop(); ok {
+			in.ready.done(w)
 			return m, nil
 		}
 		select {
-		case <-c:
+		case <-w.c:
+			in.ready.done(w)
 		case <-ctx.Done():
+			in.ready.done(w)
 			// What arrived as ctx ended is still taken.
 			if m, ok := in.tryPop(); ok {
 				return m, nil
 			}
 			return inMsg{}, ctx.Err()
 		case <-done:
+			in.ready.done(w)
 			return inMsg{}, ErrClosed
 		}
 	}
@@ -211,9 +363,11 @@ func (in *inbox) pop(ctx context.Context, done <-chan struct{}) (inMsg, error) {
 
 // len reports how many messages wait for Recv.
 func (in *inbox) len() int {
+	in.cmu.Lock()
+	defer in.cmu.Unlock()
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.total
+	return in.total + len(in.cache) - in.chead
 }
 
 // close makes every later push fail. Messages already queued stay

@@ -144,6 +144,8 @@ func (d *dialer) connectInproc() error {
 // queued when the connection ends stays in the sender's queue.
 func pump(ctx context.Context, from *pipe, to *Socket, toPipe *pipe) {
 	batch := make([]outMsg, 0, 64)
+	var msgs [][][]byte
+	_, headroom := to.beh.(headroomer)
 	for {
 		room := to.in.room(toPipe)
 		if room == 0 {
@@ -163,31 +165,52 @@ func pump(ctx context.Context, from *pipe, to *Socket, toPipe *pipe) {
 				return
 			}
 		}
-		for i, m := range batch {
-			frames := m.frames
-			switch m.kind {
-			case outSubscribe, outUnsubscribe:
-				sub := make([]byte, 1+len(m.frames[0]))
-				if m.kind == outSubscribe {
-					sub[0] = 1
-				}
-				copy(sub[1:], m.frames[0])
-				frames = [][]byte{sub}
+		for _, m := range batch {
+			msgs = append(msgs, inprocFrames(m, headroom))
+		}
+		if !to.beh.inbound(ctx, toPipe, msgs) {
+			// The receiver is closing: what it had room for went in at
+			// once or not at all, so nothing of the batch was delivered.
+			from.putBack(batch)
+			clear(batch)
+			clear(msgs)
+			if from.written(false) {
+				from.s.sendSig.Notify()
 			}
-			if !to.beh.inbound(ctx, toPipe, frames) {
-				// The receiver is closing: nothing of the rest was
-				// delivered.
-				from.putBack(batch[i:])
-				clear(batch)
-				if from.written(false) {
-					from.s.sendSig.Notify()
-				}
-				return
-			}
+			return
 		}
 		clear(batch)
+		clear(msgs)
+		msgs = msgs[:0]
 		if from.written(true) {
 			from.s.sendSig.Notify()
 		}
 	}
+}
+
+// inprocFrames is what the receiving socket gets for a queued entry: the
+// sender's own frames, shared, unless they need something in front (a
+// REQ's delimiter, the receiver's headroom) or are a subscription, which
+// reaches the publisher in its message form.
+func inprocFrames(m outMsg, headroom bool) [][]byte {
+	frames := m.frames
+	switch m.kind {
+	case outSubscribe, outUnsubscribe:
+		sub := make([]byte, 1+len(m.frames[0]))
+		if m.kind == outSubscribe {
+			sub[0] = 1
+		}
+		copy(sub[1:], m.frames[0])
+		frames = [][]byte{sub}
+	case outRequest:
+		frames = append(append(make([][]byte, 0, 2+len(frames)), nil, []byte{}), frames...)
+		if !headroom {
+			frames = frames[1:]
+		}
+		return frames
+	}
+	if headroom {
+		frames = append(append(make([][]byte, 0, 1+len(frames)), nil), frames...)
+	}
+	return frames
 }

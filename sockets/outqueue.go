@@ -1,8 +1,10 @@
 package sockets
 
 // outQueue is a pipe's outbound queue: a slice whose front is taken by
-// moving a head index, so that taking part of it costs only what is taken,
-// and whose array is reused once it has been emptied.
+// moving a head index, so that taking part of it costs only what is taken.
+// Taking all of it swaps arrays with the taker's empty batch, so a writer
+// that drains the queue copies nothing and the two arrays are reused in
+// turn.
 type outQueue struct {
 	buf  []outMsg
 	head int
@@ -24,9 +26,20 @@ func (q *outQueue) push(m outMsg) {
 	q.buf = append(q.buf, m)
 }
 
-// take appends up to n messages from the front to batch.
+// take appends up to n messages from the front to batch. When batch is
+// empty and n covers the whole queue, the queue's array becomes the batch
+// and batch's array the queue's: the caller must clear the batch it gets
+// back once done with it, and pass it back empty next time.
 func (q *outQueue) take(batch []outMsg, n int) []outMsg {
 	n = min(n, q.len())
+	if n == 0 {
+		return batch
+	}
+	if len(batch) == 0 && q.head == 0 && n == len(q.buf) {
+		out := q.buf
+		q.buf = batch[:0]
+		return out
+	}
 	batch = append(batch, q.buf[q.head:q.head+n]...)
 	clear(q.buf[q.head : q.head+n])
 	q.head += n
@@ -34,6 +47,20 @@ func (q *outQueue) take(batch []outMsg, n int) []outMsg {
 		q.buf, q.head = q.buf[:0], 0
 	}
 	return batch
+}
+
+// dropMessages removes every message, keeping subscriptions in order.
+func (q *outQueue) dropMessages() {
+	items := q.items()
+	k := 0
+	for _, o := range items {
+		if o.kind == outSubscribe || o.kind == outUnsubscribe {
+			items[k] = o
+			k++
+		}
+	}
+	clear(items[k:])
+	q.buf = q.buf[:q.head+k]
 }
 
 // set replaces the content with ms (which the queue then owns).

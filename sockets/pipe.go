@@ -2,7 +2,9 @@ package sockets
 
 import (
 	"math"
+	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // outKind says what an outbound queue entry is.
@@ -10,6 +12,7 @@ type outKind uint8
 
 const (
 	outMessage     outKind = iota
+	outRequest             // a REQ's request: an empty delimiter frame, then frames
 	outSubscribe           // frames[0] is the topic
 	outUnsubscribe         // frames[0] is the topic
 )
@@ -18,6 +21,9 @@ const (
 type outMsg struct {
 	frames [][]byte
 	kind   outKind
+	// owned: the list (not the frames) is the socket's own, cut from a
+	// chunk (a REP's reply), and is cleared once written.
+	owned bool
 }
 
 // pipe is the socket's side of one peer: its outbound queue, bounded by the
@@ -29,6 +35,9 @@ type pipe struct {
 	id       uint64
 	bindSide bool
 	endpoint string
+	// shared: received messages' frame lists are the sender's own
+	// (inproc), not the reader's, so dropping one must leave it as is.
+	shared bool
 
 	// Set when a connection attaches (under s.mu); read by the socket's
 	// routing code under s.mu.
@@ -42,13 +51,18 @@ type pipe struct {
 	hwm       int      // 0: unlimited
 	connected bool     // a writer is running
 	closed    bool     // the pipe is gone: nothing more is queued
+	asleep    bool     // the writer found the queue empty: poke it on push
+	unflushed bool     // the writer holds encoded octets not yet written
 	killConn  func()   // closes the current connection
 	wake      kick     // wakes the writer
 	idle      signal   // notified when the queue empties and is flushed
 
 	// Inbound queue, guarded by s.in.mu.
-	in      inQueue
-	inSpace kick // wakes the reader blocked at the receive HWM
+	in        inQueue
+	inLen     atomic.Int64 // in.len(), for the reader's batch limit without the lock
+	lent      atomic.Int64 // messages of p in the inbox's Recv cache
+	inSpace   kick         // wakes the reader blocked at the receive HWM
+	inBlocked atomic.Bool  // the reader waits on inSpace
 
 	// Matching state for PUB fan-out, guarded by the PUB's lock.
 	mark uint64
@@ -60,6 +74,7 @@ func newPipe(s *Socket, endpoint string, bindSide bool) *pipe {
 		id:       s.nextPipeID.Add(1),
 		endpoint: endpoint,
 		bindSide: bindSide,
+		shared:   strings.HasPrefix(endpoint, "inproc://"),
 		hwm:      s.opts.sendHWM,
 		wake:     newKick(),
 		inSpace:  newKick(),
@@ -83,18 +98,25 @@ func (p *pipe) tryPushThen(m outMsg, queued func(*pipe)) bool {
 	if p.s.opts.conflate {
 		// Only the newest message waits (libzmq's ZMQ_CONFLATE);
 		// subscriptions queued with it are kept.
-		var keep []outMsg
-		for _, o := range p.out.items() {
-			if o.kind != outMessage {
-				keep = append(keep, o)
-			}
-		}
-		p.out.set(keep)
+		p.out.dropMessages()
 	}
 	p.out.push(m)
+	poke := p.asleep
+	p.asleep = false
 	p.mu.Unlock()
-	p.wake.poke()
+	if poke {
+		p.wake.poke()
+	}
 	return true
+}
+
+// discard lets go of a received message that is dropped: a list cut from
+// the reader's chunk is cleared, so that the chunk does not keep its
+// frames alive.
+func (p *pipe) discard(frames [][]byte) {
+	if !p.shared {
+		clear(frames)
+	}
 }
 
 // forcePush queues a message whatever the high-water mark (subscriptions
@@ -106,19 +128,26 @@ func (p *pipe) forcePush(m outMsg) bool {
 		return false
 	}
 	p.out.push(m)
+	poke := p.asleep
+	p.asleep = false
 	p.mu.Unlock()
-	p.wake.poke()
+	if poke {
+		p.wake.poke()
+	}
 	return true
 }
 
 // take moves every queued message into batch for the writer.
 func (p *pipe) take(batch []outMsg) []outMsg { return p.takeN(batch, math.MaxInt) }
 
-// takeN moves up to n queued messages into batch.
+// takeN moves up to n queued messages into batch (which must be empty; see
+// outQueue.take). Finding nothing, it marks the writer asleep: the next push
+// pokes p.wake, which the writer waits on.
 func (p *pipe) takeN(batch []outMsg, n int) []outMsg {
 	p.mu.Lock()
 	batch = p.out.take(batch, n)
 	p.inflight = len(batch)
+	p.asleep = len(batch) == 0
 	p.mu.Unlock()
 	return batch
 }
@@ -169,11 +198,41 @@ func (p *pipe) queued() int {
 	return p.out.len()
 }
 
-// pending reports how many messages wait to be written.
+// encoded tells the pipe the writer has encoded n messages of its batch
+// into the connection's buffer: their room goes back to senders, as
+// libzmq's pipe forgets what its encoder has taken, so that senders refill
+// the queue while the writer writes. The pipe stays pending until
+// flushed. It reports whether senders may have been waiting for room.
+func (p *pipe) encoded(n int) (wasFull bool) {
+	p.mu.Lock()
+	wasFull = p.hwm != 0 && p.out.len()+p.inflight >= p.hwm
+	p.inflight -= n
+	p.unflushed = true
+	p.mu.Unlock()
+	return wasFull
+}
+
+// flushed tells the pipe the writer's buffer is written out.
+func (p *pipe) flushed() {
+	p.mu.Lock()
+	p.unflushed = false
+	idle := p.out.len() == 0 && p.inflight == 0
+	p.mu.Unlock()
+	if idle {
+		p.idle.Notify()
+	}
+}
+
+// pending reports how many messages wait to be written (encoded octets not
+// yet written count as one).
 func (p *pipe) pending() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.out.len() + p.inflight
+	n := p.out.len() + p.inflight
+	if p.unflushed {
+		n++
+	}
+	return n
 }
 
 // drop discards every queued message.

@@ -41,29 +41,40 @@ func (ps *pubSocket) recv(ctx context.Context) (Msg, error) {
 
 // inbound takes subscriptions (0x01/0x00 + topic, whichever form the peer
 // sent them in) and, on an XPUB, passes them on: the first subscription
-// and the last cancellation of a topic, or all of them when verbose.
-func (ps *pubSocket) inbound(ctx context.Context, p *pipe, frames [][]byte) bool {
-	if len(frames) == 1 && len(frames[0]) > 0 && frames[0][0] <= 1 {
-		topic := frames[0][1:]
-		ps.mu.Lock()
-		pass := false
-		if frames[0][0] == 1 {
-			total := ps.subs.add(topic, p)
-			pass = total == 1 || ps.s.opts.xpubVerbose
+// and the last cancellation of a topic, or all of them when verbose; an
+// XPUB passes other messages on too.
+func (ps *pubSocket) inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool {
+	keep := msgs[:0]
+	for _, frames := range msgs {
+		if len(frames) == 1 && len(frames[0]) > 0 && frames[0][0] <= 1 {
+			topic := frames[0][1:]
+			ps.mu.Lock()
+			pass := false
+			if frames[0][0] == 1 {
+				total := ps.subs.add(topic, p)
+				pass = total == 1 || ps.s.opts.xpubVerbose
+			} else {
+				had, total := ps.subs.remove(topic, p)
+				pass = had && total == 0
+			}
+			ps.mu.Unlock()
+			if ps.xpub && pass {
+				keep = append(keep, frames)
+			} else {
+				p.discard(frames)
+			}
+			continue
+		}
+		if ps.xpub {
+			keep = append(keep, frames)
 		} else {
-			had, total := ps.subs.remove(topic, p)
-			pass = had && total == 0
+			p.discard(frames) // RFC 29 U4: a PUB discards what subscribers send
 		}
-		ps.mu.Unlock()
-		if ps.xpub && pass {
-			return ps.s.in.push(ctx, p, frames)
-		}
+	}
+	if len(keep) == 0 {
 		return true
 	}
-	if ps.xpub {
-		return ps.s.in.push(ctx, p, frames)
-	}
-	return true // RFC 29 U4: a PUB discards what subscribers send
+	return ps.s.in.push(ctx, p, keep)
 }
 
 // pipeDisconnected forgets the subscriber's subscriptions; an XPUB tells
@@ -155,14 +166,21 @@ func (ss *subSocket) pipeDisconnected(p *pipe) {
 func (ss *subSocket) pipeRemoved(p *pipe) { ss.pipeDisconnected(p) }
 
 // inbound keeps only messages whose first frame matches a subscription.
-func (ss *subSocket) inbound(ctx context.Context, p *pipe, frames [][]byte) bool {
+func (ss *subSocket) inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool {
+	keep := msgs[:0]
 	ss.mu.Lock()
-	ok := ss.filter.matches(frames[0])
+	for _, frames := range msgs {
+		if ss.filter.matches(frames[0]) {
+			keep = append(keep, frames)
+		} else {
+			p.discard(frames)
+		}
+	}
 	ss.mu.Unlock()
-	if !ok {
+	if len(keep) == 0 {
 		return true
 	}
-	return ss.s.in.push(ctx, p, frames)
+	return ss.s.in.push(ctx, p, keep)
 }
 
 // send is XSUB only: subscription messages update the subscriptions;

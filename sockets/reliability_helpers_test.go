@@ -143,6 +143,20 @@ func relWaitUntil(d time.Duration, cond func() bool) bool {
 	}
 }
 
+// relWaitRouterPeer waits until a ROUTER routes to identity id (the
+// connection is made in the background), without sending anything.
+func relWaitRouterPeer(t testing.TB, r *Socket, id string) {
+	t.Helper()
+	rs := r.beh.(*routerSocket)
+	if !relWaitUntil(5*time.Second, func() bool {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		return rs.byID[id] != nil
+	}) {
+		t.Fatalf("the ROUTER never learnt the peer %q", id)
+	}
+}
+
 // relFDs is the number of open file descriptors of the process.
 func relFDs(t testing.TB) int {
 	t.Helper()

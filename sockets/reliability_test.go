@@ -752,6 +752,7 @@ func TestR15CloseUnblocks(t *testing.T) {
 			ep := relBind(t, s, Inproc)
 			d := relNew(t, DEALER, WithIdentity([]byte("d")), WithRecvHWM(1))
 			d.Connect(ep)
+			relWaitRouterPeer(t, s, "d")
 			// Fill the peer: sends succeed until the queue is full.
 			for i := 0; ; i++ {
 				err := relSendT(s, 50*time.Millisecond, NewMsgString("d", "fill"))
@@ -2292,6 +2293,7 @@ func TestR24Router(t *testing.T) {
 		ep := relBind(t, r, Inproc)
 		d := relNew(t, DEALER, WithIdentity([]byte("d")), WithRecvHWM(1), WithLinger(0))
 		d.Connect(ep)
+		relWaitRouterPeer(t, r, "d")
 		for i := 0; ; i++ {
 			err := relSendT(r, 50*time.Millisecond, NewMsgString("d", "fill"))
 			if errors.Is(err, ErrWouldBlock) {

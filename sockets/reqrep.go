@@ -27,8 +27,6 @@ func newReqSocket(s *Socket) *reqSocket {
 	return &reqSocket{lbSocket: newLBSocket(s)}
 }
 
-var emptyFrame = []byte{}
-
 func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	r.mu.Lock()
 	if r.waiting != nil || r.sending {
@@ -37,12 +35,12 @@ func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	}
 	r.sending, r.gone = true, false
 	r.mu.Unlock()
-	frames := make([][]byte, 0, 1+len(m.Frames))
-	frames = append(append(frames, emptyFrame), m.Frames...)
-	// The reply may come back before push returns: the peer is known to
-	// inbound from the moment the request is queued. push may wait for
-	// room: r.mu is not held meanwhile, so peers can come and go.
-	p, err := r.lb.pushThen(ctx, outMsg{frames: frames}, func(p *pipe) { r.want.Store(p) })
+	// The request goes out behind an empty delimiter frame, which the
+	// writer adds (outRequest). The reply may come back before push
+	// returns: the peer is known to inbound from the moment the request
+	// is queued. push may wait for room: r.mu is not held meanwhile, so
+	// peers can come and go.
+	p, err := r.lb.pushThen(ctx, outMsg{frames: m.Frames, kind: outRequest}, r.setWant)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sending = false
@@ -57,12 +55,23 @@ func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	return nil
 }
 
+// setWant records the peer a request is queued for.
+func (r *reqSocket) setWant(p *pipe) { r.want.Store(p) }
+
 // inbound keeps only what comes from the peer whose reply is awaited.
-func (r *reqSocket) inbound(ctx context.Context, p *pipe, frames [][]byte) bool {
-	if r.want.Load() != p {
+func (r *reqSocket) inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool {
+	keep := msgs[:0]
+	for _, frames := range msgs {
+		if r.want.Load() == p {
+			keep = append(keep, frames)
+		} else {
+			p.discard(frames)
+		}
+	}
+	if len(keep) == 0 {
 		return true
 	}
-	return r.s.in.push(ctx, p, frames)
+	return r.s.in.push(ctx, p, keep)
 }
 
 func (r *reqSocket) recv(ctx context.Context) (Msg, error) {
@@ -148,7 +157,24 @@ type repSocket struct {
 	replyTo  *pipe
 	envelope [][]byte
 	pending  bool
+	chunk    [][]byte // the rest of the chunk replies' frame lists are cut from
 	recvMu   sync.Mutex
+}
+
+// replyFrames returns an empty frame list with room for n frames, cut from
+// a chunk shared by replies (as the reader cuts received messages' lists)
+// so that a reply costs no allocation of its own. A chunk is never reused:
+// queued replies point into it. Called with r.mu held.
+func (r *repSocket) replyFrames(n int) [][]byte {
+	if n > maxSmallChunk/8 {
+		return make([][]byte, 0, n)
+	}
+	if len(r.chunk) < n {
+		r.chunk = make([][]byte, maxSmallChunk)
+	}
+	frames := r.chunk[:0:n]
+	r.chunk = r.chunk[n:]
+	return frames
 }
 
 func newRepSocket(s *Socket) *repSocket { return &repSocket{base: base{s: s}} }
@@ -196,10 +222,10 @@ func (r *repSocket) send(_ context.Context, m Msg) error {
 	}
 	p, env := r.replyTo, r.envelope
 	r.replyTo, r.envelope, r.pending = nil, nil, false
+	frames := r.replyFrames(len(env) + len(m.Frames))
 	r.mu.Unlock()
-	frames := make([][]byte, 0, len(env)+len(m.Frames))
 	frames = append(append(frames, env...), m.Frames...)
-	if !p.tryPush(outMsg{frames: frames}) {
+	if !p.tryPush(outMsg{frames: frames, owned: !p.shared}) {
 		r.s.stats.dropped.Add(1)
 	}
 	return nil

@@ -64,14 +64,24 @@ func (r *routerSocket) forget(p *pipe) {
 func (r *routerSocket) pipeDisconnected(p *pipe) { r.forget(p) }
 func (r *routerSocket) pipeRemoved(p *pipe)      { r.forget(p) }
 
+// headroom: the reader leaves a slot before each message for the identity.
+func (r *routerSocket) headroom() {}
+
+// inbound fills in the identity frame of each message.
+func (r *routerSocket) inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool {
+	for _, frames := range msgs {
+		frames[0] = p.identity
+	}
+	return r.s.in.push(ctx, p, msgs)
+}
+
+// recv returns the messages as inbound left them: identity first.
 func (r *routerSocket) recv(ctx context.Context) (Msg, error) {
 	m, err := r.s.in.pop(ctx, r.s.done)
 	if err != nil {
 		return Msg{}, err
 	}
-	frames := make([][]byte, 0, 1+len(m.frames))
-	frames = append(append(frames, m.p.identity), m.frames...)
-	return Msg{Frames: frames, Peer: m.p.info}, nil
+	return Msg{Frames: m.frames, Peer: m.p.info}, nil
 }
 
 // send routes by the first frame. An unknown identity or a full peer drops
@@ -85,7 +95,6 @@ func (r *routerSocket) send(ctx context.Context, m Msg) error {
 	id, rest := m.Frames[0], m.Frames[1:]
 	mandatory := r.s.opts.routerMandatory
 	for {
-		c := r.s.sendSig.C()
 		r.mu.Lock()
 		p := r.byID[string(id)]
 		r.mu.Unlock()
@@ -103,7 +112,22 @@ func (r *routerSocket) send(ctx context.Context, m Msg) error {
 			r.s.stats.dropped.Add(1)
 			return nil
 		}
-		if err := r.s.waitForRoom(ctx, c); err != nil {
+		// Room may come, or the peer go, from here on: look again
+		// before waiting.
+		w := r.s.sendSig.wait()
+		r.mu.Lock()
+		again := r.byID[string(id)]
+		r.mu.Unlock()
+		if again != p || p.tryPush(outMsg{frames: rest}) {
+			r.s.sendSig.done(w)
+			if again == p {
+				return nil
+			}
+			continue
+		}
+		err := r.s.waitForRoom(ctx, w)
+		r.s.sendSig.done(w)
+		if err != nil {
 			if err == ErrClosed {
 				return err
 			}

@@ -22,6 +22,7 @@ type Socket struct {
 	ctx    context.Context // cancelled when the socket has finished closing
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Close starts: Send and Recv give up
+	closed atomic.Bool   // set as done is closed, for a check per Send without a channel
 
 	mu        sync.Mutex
 	closing   bool
@@ -152,14 +153,7 @@ func (s *Socket) Unsubscribe(prefix []byte) error {
 	return nil
 }
 
-func (s *Socket) isClosing() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
+func (s *Socket) isClosing() bool { return s.closed.Load() }
 
 // Endpoints returns the bound endpoints, resolved: a tcp port 0 shows the
 // port the system picked.
@@ -185,6 +179,7 @@ func (s *Socket) Close() error {
 		return ErrClosed
 	}
 	s.closing = true
+	s.closed.Store(true)
 	close(s.done)
 	listeners := make([]*listener, 0, len(s.listeners))
 	for _, l := range s.listeners {
@@ -218,22 +213,26 @@ func (s *Socket) linger() {
 		deadline = t.C
 	}
 	for {
-		var waitOn <-chan struct{}
+		var busy *pipe
+		var w *waiter
 		s.mu.Lock()
 		for p := range s.pipes {
-			c := p.idle.C()
+			w = p.idle.wait()
 			if p.pending() > 0 {
-				waitOn = c
+				busy = p
 				break
 			}
+			p.idle.done(w)
 		}
 		s.mu.Unlock()
-		if waitOn == nil {
+		if busy == nil {
 			return
 		}
 		select {
-		case <-waitOn:
+		case <-w.c:
+			busy.idle.done(w)
 		case <-deadline:
+			busy.idle.done(w)
 			return
 		}
 	}
@@ -301,11 +300,11 @@ func (s *Socket) removePipe(p *pipe) {
 }
 
 // waitForRoom blocks until a pipe may have gained room, ctx ends or the
-// socket closes. c must have been taken from s.sendSig before the failed
-// attempt.
-func (s *Socket) waitForRoom(ctx context.Context, c <-chan struct{}) error {
+// socket closes. w must have been registered with s.sendSig before the
+// failed attempt; the caller ends the registration.
+func (s *Socket) waitForRoom(ctx context.Context, w *waiter) error {
 	select {
-	case <-c:
+	case <-w.c:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

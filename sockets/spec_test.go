@@ -2137,9 +2137,7 @@ func specL2Resume(t *testing.T, tr string) {
 		res <- push.Send(ctx, specMsg("resume"))
 	}()
 	specEventually(t, 5*time.Second, "the Send to wait for room", func() bool {
-		push.sendSig.mu.Lock()
-		defer push.sendSig.mu.Unlock()
-		return push.sendSig.ch != nil
+		return push.sendSig.n.Load() > 0
 	})
 	pull.Close()
 	pull2 := specNew(t, PULL)

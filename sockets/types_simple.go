@@ -13,7 +13,12 @@ type pushSocket struct{ lbSocket }
 func (*pushSocket) recv(context.Context) (Msg, error) { return Msg{}, ErrNotSupported }
 
 // Inbound messages to a PUSH are discarded.
-func (*pushSocket) inbound(context.Context, *pipe, [][]byte) bool { return true }
+func (*pushSocket) inbound(_ context.Context, p *pipe, msgs [][][]byte) bool {
+	for _, frames := range msgs {
+		p.discard(frames)
+	}
+	return true
+}
 
 // pullSocket fair-queues from PUSH peers and never sends (RFC 30).
 type pullSocket struct{ base }
