@@ -148,7 +148,10 @@ func (s *Socket) serve(ctx context.Context, p *pipe, zc *zmtp.Conn) error {
 // then every further message already whole in its buffer, up to
 // maxReadBatch and the room the pipe has under the receive high-water
 // mark, and hands them over together: one lock and one wake-up per batch.
-const maxReadBatch = 256
+const (
+	maxReadBatch      = 256
+	maxReadBatchBytes = 256 << 10
+)
 
 // Each received message's list of frames is cut from a chunk of slots
 // shared by the messages read after each other, instead of being a slice
@@ -234,7 +237,15 @@ func (fc *frameCarver) read(zc *zmtp.Conn) ([][]byte, error) {
 	return out, nil
 }
 
-// readLoop hands every message read to the behaviour, in batches.
+// readLoop hands every message read to the behaviour, in batches. A batch
+// goes when it reaches the pipe's room, maxReadBatch messages or
+// maxReadBatchBytes, and otherwise when the reader would wait: for small
+// messages as soon as no whole message is left in the buffer (zmtp's
+// MsgReady), so that a lone message is not delayed by the next read; for
+// messages larger than the read buffer, which are read straight into their
+// own memory and never wait whole in it, just before the reader waits for
+// the network (zmtp's OnIdle), so that a stream of them moves in batches
+// too.
 func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -247,28 +258,49 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 	if _, ok := s.beh.(headroomer); ok {
 		fr.headroom = 1
 	}
-	zc.OnIdle(fr.idle)
 	batch := make([][][]byte, 0, maxReadBatch)
-	for {
-		limit := min(s.in.roomHint(p), maxReadBatch)
-		for {
-			frames, err := fr.read(zc)
-			if err != nil {
-				if len(batch) > 0 && !s.beh.inbound(ctx, p, batch) {
-					return ctx.Err()
-				}
-				return err
-			}
-			batch = append(batch, frames)
-			if len(batch) >= limit || !zc.MsgReady() {
-				break
-			}
+	octets := 0
+	failed := false // inbound refused a batch handed over while idle
+	hand := func() bool {
+		if len(batch) == 0 {
+			return true
 		}
 		ok := s.beh.inbound(ctx, p, batch)
 		clear(batch)
-		batch = batch[:0]
-		if !ok {
+		batch, octets = batch[:0], 0
+		return ok
+	}
+	hooked := zc.OnIdle(func() {
+		fr.idle()
+		if !failed && !hand() {
+			failed = true
+		}
+	})
+	limit := maxReadBatch
+	for {
+		frames, err := fr.read(zc)
+		if failed {
 			return ctx.Err()
+		}
+		if err != nil {
+			if !hand() {
+				return ctx.Err()
+			}
+			return err
+		}
+		if len(batch) == 0 {
+			limit = min(s.in.roomHint(p), maxReadBatch)
+		}
+		batch = append(batch, frames)
+		large := false
+		for _, f := range frames {
+			octets += len(f)
+			large = large || len(f) > zmtp.DefaultReadBufferSize
+		}
+		if len(batch) >= limit || octets >= maxReadBatchBytes || (!zc.MsgReady() && (!hooked || !large)) {
+			if !hand() {
+				return ctx.Err()
+			}
 		}
 	}
 }

@@ -185,9 +185,13 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 // each time it is about to wait for the network: the moment for a caller
 // that batches to let go of what an idle connection need not hold. (The
 // connection itself gives back its read buffer and slab then.) It is
-// called only on network connections (tcp, unix); set it before the first
-// ReadMsg.
-func (c *Conn) OnIdle(f func()) { c.rd.onIdle = f }
+// called only on network connections (tcp, unix), which OnIdle reports;
+// set it before the first ReadMsg. f may block; the connection's reading
+// is paused meanwhile.
+func (c *Conn) OnIdle(f func()) bool {
+	c.rd.onIdle = f
+	return c.rd.raw.ok()
+}
 
 // MsgReady reports whether ReadMsg would return without waiting for the
 // network: a whole message (after any commands) is already buffered, or
