@@ -258,7 +258,7 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 	if _, ok := s.beh.(headroomer); ok {
 		fr.headroom = 1
 	}
-	batch := make([][][]byte, 0, maxReadBatch)
+	batch := make([][][]byte, 0, 8) // grows under load
 	octets := 0
 	failed := false // inbound refused a batch handed over while idle
 	hand := func() bool {
@@ -321,7 +321,7 @@ var requestHead = [][]byte{{}}
 // empty: while senders keep the queue filled, the buffer leaves in full
 // writes.
 func (s *Socket) writeLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) {
-	batch := make([]outMsg, 0, 64)
+	batch := make([]outMsg, 0, 8)
 	for {
 		batch = p.take(batch[:0])
 		if len(batch) == 0 {
