@@ -135,6 +135,12 @@ func (l *loadBalancer) remove(p *pipe) {
 // tryPush queues m on the next pipe with room, if any, calling queued
 // (if set) with that pipe before its writer can see m.
 func (l *loadBalancer) tryPush(m outMsg, queued func(*pipe)) *pipe {
+	return l.tryPushVia(m, queued, (*pipe).tryPushThen)
+}
+
+// tryPushVia is tryPush, queueing with push (tryPushThen or
+// tryPushDirect).
+func (l *loadBalancer) tryPushVia(m outMsg, queued func(*pipe), push func(*pipe, outMsg, func(*pipe)) bool) *pipe {
 	ps := l.pipes.Load()
 	if ps == nil {
 		return nil
@@ -145,7 +151,7 @@ func (l *loadBalancer) tryPush(m outMsg, queued func(*pipe)) *pipe {
 	case 0:
 		return nil
 	case 1:
-		if p := pipes[0]; p.tryPushThen(m, queued) {
+		if p := pipes[0]; push(p, m, queued) {
 			return p
 		}
 		return nil
@@ -153,7 +159,7 @@ func (l *loadBalancer) tryPush(m outMsg, queued func(*pipe)) *pipe {
 	start := l.next.Load()
 	for i := range n {
 		j := (start + i) % n
-		if p := pipes[j]; p.tryPushThen(m, queued) {
+		if p := pipes[j]; push(p, m, queued) {
 			l.next.Store((j + 1) % n)
 			return p
 		}
@@ -169,12 +175,17 @@ func (l *loadBalancer) push(ctx context.Context, m outMsg) (*pipe, error) {
 
 // pushThen is push, calling queued as tryPush does.
 func (l *loadBalancer) pushThen(ctx context.Context, m outMsg, queued func(*pipe)) (*pipe, error) {
+	return l.pushVia(ctx, m, queued, (*pipe).tryPushThen)
+}
+
+// pushVia is pushThen, queueing with push.
+func (l *loadBalancer) pushVia(ctx context.Context, m outMsg, queued func(*pipe), push func(*pipe, outMsg, func(*pipe)) bool) (*pipe, error) {
 	for {
-		if p := l.tryPush(m, queued); p != nil {
+		if p := l.tryPushVia(m, queued, push); p != nil {
 			return p, nil
 		}
 		w := l.s.sendSig.wait()
-		if p := l.tryPush(m, queued); p != nil {
+		if p := l.tryPushVia(m, queued, push); p != nil {
 			l.s.sendSig.done(w)
 			return p, nil
 		}

@@ -127,6 +127,8 @@ func (s *Socket) serve(ctx context.Context, p *pipe, zc *zmtp.Conn) error {
 	// that does not read.
 	stop := context.AfterFunc(ctx, func() { zc.Close() })
 	defer stop()
+	p.setConn(zc)
+	defer p.setConn(nil)
 	writerDone := make(chan struct{})
 	s.goSafe("writer", func() {
 		defer close(writerDone)
@@ -167,7 +169,7 @@ const (
 //     frames a chunk can pin stay bounded, and messages with a frame over
 //     hugeFrame get a list of their own.
 const (
-	minChunk      = 4
+	minChunk      = 1
 	maxSmallChunk = 256
 	maxLargeChunk = 16
 	smallFrameMax = 512
@@ -325,6 +327,17 @@ func (s *Socket) writeLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) {
 	for {
 		batch = p.take(batch[:0])
 		if len(batch) == 0 {
+			if p.isUnflushed() {
+				// A direct write (tryPushDirect) left octets buffered.
+				zb := zc.BeginBatch()
+				err := zb.Flush()
+				zb.End()
+				p.flushed()
+				if err != nil {
+					return
+				}
+				continue
+			}
 			select {
 			case <-p.wake:
 				continue

@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
 )
@@ -333,8 +334,17 @@ func (in *inbox) purge(p *pipe) {
 	}
 }
 
+// errInterrupted is popOr's error when its interrupt channel fired.
+var errInterrupted = errors.New("dripdrop: interrupted")
+
 // pop waits for a message until ctx or done ends.
 func (in *inbox) pop(ctx context.Context, done <-chan struct{}) (inMsg, error) {
+	return in.popOr(ctx, done, nil)
+}
+
+// popOr is pop that also gives up, with errInterrupted, when interrupt
+// delivers while it waits (a message already there is taken first).
+func (in *inbox) popOr(ctx context.Context, done, interrupt <-chan struct{}) (inMsg, error) {
 	for {
 		if m, ok := in.tryPop(); ok {
 			return m, nil
@@ -357,6 +367,9 @@ func (in *inbox) pop(ctx context.Context, done <-chan struct{}) (inMsg, error) {
 		case <-done:
 			in.ready.done(w)
 			return inMsg{}, ErrClosed
+		case <-interrupt:
+			in.ready.done(w)
+			return inMsg{}, errInterrupted
 		}
 	}
 }

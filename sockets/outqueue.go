@@ -26,6 +26,18 @@ func (q *outQueue) push(m outMsg) {
 	q.buf = append(q.buf, m)
 }
 
+// pushFront puts m before everything queued.
+func (q *outQueue) pushFront(m outMsg) {
+	if q.head > 0 {
+		q.head--
+		q.buf[q.head] = m
+		return
+	}
+	q.buf = append(q.buf, outMsg{})
+	copy(q.buf[1:], q.buf)
+	q.buf[0] = m
+}
+
 // take appends up to n messages from the front to batch. When batch is
 // empty and n covers the whole queue, the queue's array becomes the batch
 // and batch's array the queue's: the caller must clear the batch it gets

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/dripdrop-go/dripdrop/zmtp"
 )
 
 // outKind says what an outbound queue entry is.
@@ -46,16 +48,18 @@ type pipe struct {
 	claim    *claim    // the current connection's claim (claimer types)
 
 	mu        sync.Mutex
-	out       outQueue // queued, not yet taken by the writer
-	inflight  int      // taken by the writer, not yet written
-	hwm       int      // 0: unlimited
-	connected bool     // a writer is running
-	closed    bool     // the pipe is gone: nothing more is queued
-	asleep    bool     // the writer found the queue empty: poke it on push
-	unflushed bool     // the writer holds encoded octets not yet written
-	killConn  func()   // closes the current connection
-	wake      kick     // wakes the writer
-	idle      signal   // notified when the queue empties and is flushed
+	out       outQueue   // queued, not yet taken by the writer
+	inflight  int        // taken by the writer, not yet written
+	hwm       int        // 0: unlimited
+	connected bool       // a writer is running
+	closed    bool       // the pipe is gone: nothing more is queued
+	asleep    bool       // the writer found the queue empty: poke it on push
+	directing bool       // a sender writes a message itself (tryPushDirect)
+	zc        *zmtp.Conn // the current connection, for tryPushDirect
+	unflushed bool       // the writer holds encoded octets not yet written
+	killConn  func()     // closes the current connection
+	wake      kick       // wakes the writer
+	idle      signal     // notified when the queue empties and is flushed
 
 	// Inbound queue, guarded by s.in.mu.
 	in        inQueue
@@ -101,13 +105,77 @@ func (p *pipe) tryPushThen(m outMsg, queued func(*pipe)) bool {
 		p.out.dropMessages()
 	}
 	p.out.push(m)
-	poke := p.asleep
-	p.asleep = false
+	poke := p.asleep && !p.directing // a direct write pokes when it is done
+	if poke {
+		p.asleep = false
+	}
 	p.mu.Unlock()
 	if poke {
 		p.wake.poke()
 	}
 	return true
+}
+
+// tryPushDirect is tryPushThen for the latency path of REQ and REP, which
+// send one message and then wait for the other side: when the writer
+// sleeps with nothing queued or buffered, the message is written from the
+// caller's goroutine (zmtp's SendNow, which never waits) instead of
+// waking the writer, one goroutine hand-off fewer per message. Meanwhile
+// the message counts against the high-water mark, other pushes wait in
+// the queue behind it, and the writer takes nothing; if it cannot be
+// written at once it goes to the front of the queue after all.
+func (p *pipe) tryPushDirect(m outMsg, queued func(*pipe)) bool {
+	p.mu.Lock()
+	zc := p.zc
+	if zc == nil || !p.asleep || p.directing || p.unflushed || p.out.len() != 0 || p.inflight != 0 ||
+		p.closed || p.s.opts.conflate || (m.kind != outMessage && m.kind != outRequest) {
+		p.mu.Unlock()
+		return p.tryPushThen(m, queued)
+	}
+	if queued != nil {
+		queued(p)
+	}
+	p.directing = true
+	p.inflight++
+	p.mu.Unlock()
+	var head [][]byte
+	if m.kind == outRequest {
+		head = requestHead
+	}
+	taken, flushed, _ := zc.SendNow(head, m.frames)
+	if taken && m.owned {
+		clear(m.frames)
+	}
+	p.mu.Lock()
+	p.directing = false
+	p.inflight--
+	if !taken && !p.closed {
+		p.out.pushFront(m) // what was pushed meanwhile came after it
+	}
+	if taken && !flushed {
+		p.unflushed = true // the writer flushes the rest
+	}
+	poke := p.asleep && (p.out.len() > 0 || p.unflushed)
+	if poke {
+		p.asleep = false
+	}
+	idle := p.out.len() == 0 && p.inflight == 0 && !p.unflushed
+	p.mu.Unlock()
+	if poke {
+		p.wake.poke()
+	}
+	if idle {
+		p.idle.Notify()
+	}
+	return true
+}
+
+// setConn tells the pipe which connection its writer writes to (nil when
+// it has none), for tryPushDirect.
+func (p *pipe) setConn(zc *zmtp.Conn) {
+	p.mu.Lock()
+	p.zc = zc
+	p.mu.Unlock()
 }
 
 // discard lets go of a received message that is dropped: a list cut from
@@ -128,8 +196,10 @@ func (p *pipe) forcePush(m outMsg) bool {
 		return false
 	}
 	p.out.push(m)
-	poke := p.asleep
-	p.asleep = false
+	poke := p.asleep && !p.directing
+	if poke {
+		p.asleep = false
+	}
 	p.mu.Unlock()
 	if poke {
 		p.wake.poke()
@@ -145,8 +215,10 @@ func (p *pipe) take(batch []outMsg) []outMsg { return p.takeN(batch, math.MaxInt
 // pokes p.wake, which the writer waits on.
 func (p *pipe) takeN(batch []outMsg, n int) []outMsg {
 	p.mu.Lock()
-	batch = p.out.take(batch, n)
-	p.inflight = len(batch)
+	if !p.directing { // a direct write goes first
+		batch = p.out.take(batch, n)
+	}
+	p.inflight += len(batch)
 	p.asleep = len(batch) == 0
 	p.mu.Unlock()
 	return batch
@@ -189,6 +261,13 @@ func (p *pipe) release(n int) (wasFull bool) {
 	p.inflight -= n
 	p.mu.Unlock()
 	return wasFull
+}
+
+// isUnflushed reports whether encoded octets wait to be written.
+func (p *pipe) isUnflushed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unflushed
 }
 
 // queued reports how many messages wait for the writer to take them.

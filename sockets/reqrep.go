@@ -15,16 +15,24 @@ type reqSocket struct {
 	lbSocket
 	want    atomic.Pointer[pipe] // the peer whose reply is awaited; nil when idle
 	mu      sync.Mutex
-	waiting *pipe                   // the peer that got the request; nil when idle
-	sending bool                    // a Send is queueing a request (without mu held)
-	gone    bool                    // the peer it went to left before Send returned
-	lost    context.CancelCauseFunc // ends a Recv waiting on a peer that left
-	lostCtx context.Context
+	waiting *pipe         // the peer that got the request; nil when idle
+	sending bool          // a Send is queueing a request (without mu held)
+	gone    bool          // the peer it went to left before Send returned
+	lost    chan struct{} // holds a token while the awaited peer has left (one slot)
 	recvMu  sync.Mutex
 }
 
 func newReqSocket(s *Socket) *reqSocket {
-	return &reqSocket{lbSocket: newLBSocket(s)}
+	return &reqSocket{lbSocket: newLBSocket(s), lost: make(chan struct{}, 1)}
+}
+
+// markLost tells a Recv (now or to come) that the awaited peer has left.
+// Called with r.mu held.
+func (r *reqSocket) markLost() {
+	select {
+	case r.lost <- struct{}{}:
+	default:
+	}
 }
 
 func (r *reqSocket) send(ctx context.Context, m Msg) error {
@@ -36,11 +44,12 @@ func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	r.sending, r.gone = true, false
 	r.mu.Unlock()
 	// The request goes out behind an empty delimiter frame, which the
-	// writer adds (outRequest). The reply may come back before push
+	// writer adds (outRequest), written at once from here when the
+	// connection is idle (tryPushDirect). The reply may come back before push
 	// returns: the peer is known to inbound from the moment the request
 	// is queued. push may wait for room: r.mu is not held meanwhile, so
 	// peers can come and go.
-	p, err := r.lb.pushThen(ctx, outMsg{frames: m.Frames, kind: outRequest}, r.setWant)
+	p, err := r.lb.pushVia(ctx, outMsg{frames: m.Frames, kind: outRequest}, r.setWant, (*pipe).tryPushDirect)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sending = false
@@ -48,9 +57,12 @@ func (r *reqSocket) send(ctx context.Context, m Msg) error {
 		return err
 	}
 	r.waiting = p
-	r.lostCtx, r.lost = context.WithCancelCause(context.Background())
+	select {
+	case <-r.lost: // about an earlier request
+	default:
+	}
 	if r.gone {
-		r.lost(ErrPeerLost)
+		r.markLost()
 	}
 	return nil
 }
@@ -81,28 +93,38 @@ func (r *reqSocket) recv(ctx context.Context) (Msg, error) {
 		return Msg{}, ErrClosed
 	}
 	r.mu.Lock()
-	want, lostCtx := r.waiting, r.lostCtx
+	want := r.waiting
 	r.mu.Unlock()
 	if want == nil {
 		return Msg{}, errors.Join(ErrState, errors.New("dripdrop: REQ must send a request before receiving"))
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stop := context.AfterFunc(lostCtx, func() { cancel(context.Cause(lostCtx)) })
-	defer stop()
+	lost := false // the peer left: what it sent before still counts
 	for {
-		m, err := r.s.in.pop(ctx, r.s.done)
-		if err != nil {
-			if r.s.isClosing() {
-				// Close also removes the pipe, which fails the
-				// request: the socket closing is the reason.
-				return Msg{}, ErrClosed
-			}
-			if cause := context.Cause(ctx); errors.Is(cause, ErrPeerLost) {
+		var m inMsg
+		if lost {
+			var ok bool
+			if m, ok = r.s.in.tryPop(); !ok {
+				if r.s.isClosing() {
+					return Msg{}, ErrClosed // Close removed the pipe
+				}
 				r.idle(want)
 				return Msg{}, ErrPeerLost
 			}
-			return Msg{}, err
+		} else {
+			var err error
+			m, err = r.s.in.popOr(ctx, r.s.done, r.lost)
+			if err == errInterrupted {
+				lost = true
+				continue
+			}
+			if err != nil {
+				if r.s.isClosing() {
+					// Close also removes the pipe, which fails the
+					// request: the socket closing is the reason.
+					return Msg{}, ErrClosed
+				}
+				return Msg{}, err
+			}
 		}
 		// A reply without the delimiter is malformed and dropped.
 		if m.p != want || len(m.frames) < 1 || len(m.frames[0]) != 0 {
@@ -120,9 +142,9 @@ func (r *reqSocket) idle(p *pipe) {
 	r.s.in.purge(p)
 	r.mu.Lock()
 	r.waiting = nil
-	if r.lost != nil {
-		r.lost(nil)
-		r.lost = nil
+	select {
+	case <-r.lost:
+	default:
 	}
 	r.mu.Unlock()
 }
@@ -131,8 +153,8 @@ func (r *reqSocket) idle(p *pipe) {
 func (r *reqSocket) peerGone(p *pipe) {
 	r.mu.Lock()
 	switch {
-	case r.waiting == p && r.lost != nil:
-		r.lost(ErrPeerLost)
+	case r.waiting == p:
+		r.markLost()
 	case r.sending && r.want.Load() == p:
 		r.gone = true // Send is about to return: it fails the request then
 	}
@@ -225,7 +247,7 @@ func (r *repSocket) send(_ context.Context, m Msg) error {
 	frames := r.replyFrames(len(env) + len(m.Frames))
 	r.mu.Unlock()
 	frames = append(append(frames, env...), m.Frames...)
-	if !p.tryPush(outMsg{frames: frames, owned: !p.shared}) {
+	if !p.tryPushDirect(outMsg{frames: frames, owned: !p.shared}, nil) {
 		r.s.stats.dropped.Add(1)
 	}
 	return nil

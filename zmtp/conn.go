@@ -42,6 +42,7 @@ type Conn struct {
 
 	closeOnce sync.Once
 	closing   chan struct{}
+	closed    atomic.Bool // set as closing is closed: checked per message written
 	closeMu   sync.Mutex
 	closeErr  error       // why the connection ended, first cause wins
 	failed    atomic.Bool // closeErr is set: reads fail at once
@@ -335,6 +336,52 @@ func (b Batch) WriteMsgAfter(head, frames [][]byte) error {
 	return c.writeMsgLocked(frames)
 }
 
+// SendNow writes one small message from the calling goroutine, when the
+// connection is idle: nothing is buffered or being written, and the
+// message encodes to at most DirectWriteThreshold octets. It encodes head's frames and then
+// frames' and makes one write that does not wait for the kernel. taken
+// false means nothing was done (busy, or not a tcp/unix connection): the
+// caller writes the message as usual. taken with flushed false means the
+// message is encoded but part of it is still buffered, for a later Flush.
+// For a latency path (a REQ's request, a REP's reply): a writer goroutine
+// need not be woken for a lone message.
+func (c *Conn) SendNow(head, frames [][]byte) (taken, flushed bool, err error) {
+	if len(frames) == 0 {
+		return false, false, nil
+	}
+	total := 0
+	for _, f := range head {
+		total += len(f) + MaxFrameHeader
+	}
+	for _, f := range frames {
+		total += len(f) + MaxFrameHeader
+	}
+	if total > DirectWriteThreshold {
+		return false, false, nil // it might fill the buffer, whose write would wait
+	}
+	if !c.rd.raw.ok() || !c.wmu.TryLock() {
+		return false, false, nil
+	}
+	defer c.unlockWriter()
+	if len(c.wr.buf) > 0 || c.wr.gathering() || c.wr.err != nil || c.hasPending.Load() {
+		return false, false, nil
+	}
+	if err := (Batch{c}).WriteMsgAfter(head, frames); err != nil {
+		return true, false, err
+	}
+	n, _, werr := c.rd.writeNow(c.wr.buf)
+	if werr != nil {
+		c.wr.err = werr
+		return true, false, c.writeErr(werr)
+	}
+	if n == len(c.wr.buf) {
+		c.wr.buf = c.wr.buf[:0]
+		return true, true, c.flushLocked() // gives the buffer back
+	}
+	c.wr.buf = c.wr.buf[:copy(c.wr.buf, c.wr.buf[n:])]
+	return true, false, nil
+}
+
 // WriteSubscription encodes a subscription, as Conn.WriteSubscription.
 func (b Batch) WriteSubscription(topic []byte, subscribe bool) error {
 	return b.c.writeSubscriptionLocked(topic, subscribe)
@@ -404,12 +451,10 @@ func (c *Conn) writeSubscriptionLocked(topic []byte, subscribe bool) error {
 }
 
 func (c *Conn) writable() error {
-	select {
-	case <-c.closing:
+	if c.closed.Load() {
 		return ErrClosed
-	default:
-		return nil
 	}
+	return nil
 }
 
 func (c *Conn) writeMsgLocked(frames [][]byte) error {
@@ -527,6 +572,7 @@ func (c *Conn) closeWith(cause error) error {
 		}
 		c.failed.Store(true)
 		c.closeMu.Unlock()
+		c.closed.Store(true)
 		close(c.closing)
 		c.nc.Close()
 	})

@@ -13,3 +13,5 @@ func (rawReader) ok() bool { return false }
 func (fr *frameReader) useRaw(net.Conn) {}
 
 func (fr *frameReader) rawRead() (int, error) { panic("unreachable") }
+
+func (fr *frameReader) writeNow([]byte) (int, bool, error) { return 0, false, nil }

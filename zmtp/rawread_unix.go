@@ -17,6 +17,12 @@ type rawReader struct {
 	fn func(fd uintptr) bool // made once: a new closure per read would allocate
 	n  int
 	e  error
+
+	// writeNow's, under the connection's write lock.
+	wfn func(fd uintptr) bool
+	wb  []byte
+	wn  int
+	we  error
 }
 
 func (r *rawReader) ok() bool { return r.rc != nil }
@@ -62,4 +68,40 @@ func (fr *frameReader) rawRead() (int, error) {
 	n, err := fr.raw.n, fr.raw.e
 	fr.raw.n, fr.raw.e = 0, nil
 	return n, err
+}
+
+// writeNow writes b once, without waiting: the octets the kernel took
+// (0 when it would block) and any error but EAGAIN. ok is false when the
+// connection has no raw access.
+func (fr *frameReader) writeNow(b []byte) (n int, ok bool, err error) {
+	r := &fr.raw
+	if r.rc == nil {
+		return 0, false, nil
+	}
+	if r.wfn == nil {
+		r.wfn = func(fd uintptr) bool {
+			for {
+				n, err := syscall.Write(int(fd), r.wb)
+				if err == syscall.EINTR {
+					continue
+				}
+				if err == syscall.EAGAIN {
+					n, err = 0, nil
+				}
+				r.wn, r.we = max(n, 0), err
+				return true // one attempt: never wait here
+			}
+		}
+	}
+	r.wb = b
+	cerr := r.rc.Write(r.wfn)
+	n, err = r.wn, r.we
+	r.wb, r.wn, r.we = nil, 0, nil
+	if cerr != nil {
+		return 0, true, cerr
+	}
+	if err != nil {
+		err = os.NewSyscallError("write", err)
+	}
+	return n, true, err
 }
