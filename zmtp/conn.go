@@ -30,7 +30,6 @@ type Conn struct {
 	rd       frameReader
 	maxMsg   int64 // < 0: unlimited
 	ttlArmed bool  // a peer PING's TTL deadline is set on nc
-	rxFrames atomic.Uint64
 
 	// Write side.
 	wmu        sync.Mutex
@@ -134,7 +133,6 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 			}
 			return dst[:first], c.readErr(err)
 		}
-		c.rxFrames.Add(1)
 		if c.ttlArmed {
 			c.ttlArmed = false
 			_ = c.nc.SetReadDeadline(time.Time{})
@@ -221,7 +219,6 @@ func (c *Conn) readSmall() (body []byte, ok bool) {
 		return nil, false
 	}
 	fr.start += 2 + size
-	c.rxFrames.Add(1)
 	return fr.carve(b[2 : 2+size]), true
 }
 

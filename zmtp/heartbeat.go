@@ -8,7 +8,8 @@ import (
 // heartbeat sends a PING every HeartbeatInterval and closes the connection
 // when nothing has arrived within HeartbeatTimeout of a PING (RFC 37
 // "Connection Heartbeating", libzmq's ZMQ_HEARTBEAT_IVL/TIMEOUT/TTL). Any
-// frame received counts as a sign of life.
+// read that brings bytes counts as a sign of life (libzmq counts any
+// traffic).
 func (c *Conn) heartbeat() {
 	defer close(c.hbDone)
 	ivl, timeout := c.cfg.HeartbeatInterval, c.cfg.heartbeatTimeout()
@@ -26,7 +27,7 @@ func (c *Conn) heartbeat() {
 		}
 		now = time.Now()
 		if !checkAt.IsZero() && !now.Before(checkAt) {
-			if c.rxFrames.Load() == seen {
+			if c.rd.reads.Load() == seen {
 				c.closeWith(fmt.Errorf("%w: nothing received within %v of a PING", ErrHeartbeatTimeout, timeout))
 				return
 			}
@@ -34,7 +35,7 @@ func (c *Conn) heartbeat() {
 		}
 		if !now.Before(nextPing) {
 			if checkAt.IsZero() {
-				seen = c.rxFrames.Load()
+				seen = c.rd.reads.Load()
 				checkAt = now.Add(timeout)
 			}
 			c.queueControl(AppendPing(nil, c.cfg.HeartbeatTTL, nil))

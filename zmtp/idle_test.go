@@ -16,10 +16,10 @@ func TestIdleConnHoldsNoBuffers(t *testing.T) {
 	// goroutine (a wake-up may find it reading again at any time).
 	type held struct {
 		buf, slab int
-		frames    uint64 // frames read by then
+		reads     uint64 // reads that brought bytes, by then
 	}
 	idle := make(chan held, 64)
-	if !rx.OnIdle(func() { idle <- held{len(rx.rd.buf), len(rx.rd.slab), rx.rxFrames.Load()} }) {
+	if !rx.OnIdle(func() { idle <- held{len(rx.rd.buf), len(rx.rd.slab), rx.rd.reads.Load()} }) {
 		t.Fatal("a tcp connection does not report idling")
 	}
 	got := make(chan error, 1)
@@ -32,7 +32,7 @@ func TestIdleConnHoldsNoBuffers(t *testing.T) {
 			got <- nil
 		}
 	}()
-	<-idle // waiting before the first message
+	before := <-idle // waiting before the first message
 	if err := tx.Send([][]byte{[]byte("hello")}); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestIdleConnHoldsNoBuffers(t *testing.T) {
 	}
 	// And again after it (a wake-up may make it idle more than once).
 	h := <-idle
-	for h.frames == 0 {
+	for h.reads == before.reads { // until the message was read
 		h = <-idle
 	}
 	if h.buf != 0 || h.slab != 0 {

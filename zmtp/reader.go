@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // Sizes of the receive path. A frame no larger than the read buffer is read
@@ -59,6 +60,10 @@ type frameReader struct {
 	err        error   // sticky read error, returned once buffered bytes are used
 	raw        rawReader
 	onIdle     func() // called before each wait for the network (raw reads only)
+	// reads counts reads that brought bytes: the heartbeat's sign of
+	// life (anything received, as libzmq counts it), one atomic add per
+	// read rather than per frame.
+	reads atomic.Uint64
 }
 
 // readBufPool holds read buffers of DefaultReadBufferSize that idle
@@ -157,6 +162,7 @@ func (fr *frameReader) fill() error {
 			fr.err = err
 		}
 		if n > 0 {
+			fr.reads.Add(1)
 			return nil
 		}
 		if err != nil {
@@ -305,6 +311,9 @@ func (fr *frameReader) readLarge(size int) ([]byte, error) {
 			return nil, noEOF(fr.err)
 		}
 		m, err := fr.r.Read(body[len(body):cap(body)])
+		if m > 0 {
+			fr.reads.Add(1)
+		}
 		body = body[:len(body)+m]
 		if err != nil && len(body) < size {
 			fr.err = err
