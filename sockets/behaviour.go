@@ -132,14 +132,9 @@ func (l *loadBalancer) remove(p *pipe) {
 	l.mu.Unlock()
 }
 
-// tryPush queues m on the next pipe with room, if any, calling queued
-// (if set) with that pipe before its writer can see m.
-func (l *loadBalancer) tryPush(m outMsg, queued func(*pipe)) *pipe {
-	return l.tryPushVia(m, queued, (*pipe).tryPushThen)
-}
-
-// tryPushVia is tryPush, queueing with push (tryPushThen or
-// tryPushDirect).
+// tryPushVia queues m on the next pipe with room, if any, with push
+// (tryPushThen or tryPushDirect), calling queued (if set) with that pipe
+// before its writer can see m.
 func (l *loadBalancer) tryPushVia(m outMsg, queued func(*pipe), push func(*pipe, outMsg, func(*pipe)) bool) *pipe {
 	ps := l.pipes.Load()
 	if ps == nil {

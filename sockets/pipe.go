@@ -253,16 +253,6 @@ func (p *pipe) written(flushed bool) (wasFull bool) {
 	return wasFull
 }
 
-// release gives back the room of n messages of the writer's batch that
-// are written. It reports whether senders may have been waiting for room.
-func (p *pipe) release(n int) (wasFull bool) {
-	p.mu.Lock()
-	wasFull = p.hwm != 0 && p.out.len()+p.inflight >= p.hwm
-	p.inflight -= n
-	p.mu.Unlock()
-	return wasFull
-}
-
 // isUnflushed reports whether encoded octets wait to be written.
 func (p *pipe) isUnflushed() bool {
 	p.mu.Lock()
