@@ -8,7 +8,7 @@ TEST_TIMEOUT  ?= 20m
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test alloc-gates demo fuzz bench bench-compare check check-static fmt fmt-check vet staticcheck layering tidy clean
+.PHONY: help build test alloc-gates bench-test demo fuzz bench bench-compare check check-static fmt fmt-check vet staticcheck layering tidy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,10 +16,19 @@ help: ## list the targets
 build: ## build everything with cgo off (the main module is pure Go)
 	CGO_ENABLED=0 $(GO) build ./...
 
-test: build ## vet, then all tests with the race detector (interop tests skip without libzmq peers unless CI=true), then the allocation gates
+test: build ## vet, then all tests with the race detector (interop tests skip without libzmq peers unless CI=true), the allocation gates and the bench/ module's tests
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) alloc-gates
+	$(MAKE) bench-test
+
+bench-test: ## the bench/ module's own tests: every system's perf roles against every other (needs libzmq3-dev; CI=true fails without it)
+	@if ! pkg-config --exists libzmq 2>/dev/null || ! command -v gcc >/dev/null; then \
+		if [ "$$CI" = true ]; then echo "bench-test: libzmq3-dev, pkg-config or gcc missing (CI=true)"; exit 1; fi; \
+		echo "bench-test: skipped, libzmq3-dev/pkg-config/gcc missing (apt-get install libzmq3-dev pkg-config gcc)"; \
+	else \
+		cd bench && $(GO) mod download && CGO_ENABLED=1 $(GO) test -mod=mod -count=1 ./...; \
+	fi
 
 alloc-gates: ## the allocation gates (Test*Allocs), which need a build without the race detector
 	$(GO) test -count=1 -run 'Allocs$$' ./...

@@ -34,7 +34,9 @@ type Conn struct {
 	// Write side.
 	wmu        sync.Mutex
 	wr         frameWriter
-	sealed     []byte // scratch for sealing frames, under wmu
+	sealed     []byte   // scratch for sealing frames, under wmu
+	sealedBusy [][]byte // sealed bodies the writer holds uncopied until its next write, under wmu
+	sealedFree [][]byte // sealed buffers the writer has let go, reused, under wmu
 	pendMu     sync.Mutex
 	pending    [][]byte // command bodies queued by the reader or heartbeat
 	hasPending atomic.Bool
@@ -483,8 +485,43 @@ func (c *Conn) writeFrameLocked(flags byte, body []byte) error {
 		return err
 	}
 	c.sealed = sealed
+	if len(sealed) >= DirectWriteThreshold {
+		// The writer keeps this body uncopied until it writes: seal
+		// the next frame elsewhere.
+		c.sealedBusy = append(c.sealedBusy, sealed)
+		c.sealed = nil
+		if n := len(c.sealedFree); n > 0 {
+			c.sealed, c.sealedFree[n-1] = c.sealedFree[n-1], nil
+			c.sealedFree = c.sealedFree[:n-1]
+		}
+	}
 	// Sent as libzmq sends it: one data frame with no flags.
-	return c.wr.writeFrame(0, sealed)
+	err = c.wr.writeFrame(0, sealed)
+	c.releaseSealed()
+	return err
+}
+
+// releaseSealed makes the sealed bodies the writer no longer references
+// reusable, once it has written (or dropped) everything it gathered.
+func (c *Conn) releaseSealed() {
+	if len(c.sealedBusy) == 0 || c.wr.gathering() {
+		return
+	}
+	// Kept for reuse: up to twice maxGather octets of buffers (two gathered
+	// writes' worth), so that a stream of large messages seals without
+	// allocating and an odd huge one is not kept.
+	held := 0
+	for _, b := range c.sealedFree {
+		held += cap(b)
+	}
+	for _, b := range c.sealedBusy {
+		if held+cap(b) <= 2*maxGather {
+			c.sealedFree = append(c.sealedFree, b)
+			held += cap(b)
+		}
+	}
+	clear(c.sealedBusy)
+	c.sealedBusy = c.sealedBusy[:0]
 }
 
 // writeCommandLocked writes a command given its body (name length, name,
@@ -506,7 +543,9 @@ func (c *Conn) flushLocked() error {
 			}
 		}
 	}
-	if err := c.wr.flush(); err != nil {
+	err := c.wr.flush()
+	c.releaseSealed()
+	if err != nil {
 		return c.writeErr(err)
 	}
 	return nil
