@@ -57,6 +57,9 @@ func TestConnMultipartSizes(t *testing.T) {
 		{1, 2, 3}, {0, 0, 0, 0},
 		{8191, 8192, 8193}, // around the direct-write threshold
 		{16384, 16385, 70000},
+		// around the chunks of a large body (reader.go readLarge)
+		{firstChunk - 1, firstChunk, firstChunk + 1},
+		{2 * firstChunk, 3*firstChunk + 7, 5<<20 + 3},
 		{300},
 	} {
 		m := make([][]byte, len(sizes))

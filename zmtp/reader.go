@@ -10,11 +10,11 @@ import (
 // Sizes of the receive path. A frame no larger than the read buffer is read
 // into it and copied out once; small frames are carved out of a shared slab
 // instead of one allocation each. A larger frame is read straight into its
-// own body, which starts at firstChunk (4 KiB during the handshake; or the
-// declared size, if smaller) and
-// doubles only as bytes arrive, so a declared size never drives an
-// allocation: memory held for a frame stays under twice the bytes received
-// plus firstChunk.
+// own body: at once when it is no larger than firstChunk (4 KiB during the
+// handshake), else in chunks of that size taken only as bytes arrive and
+// assembled at the end, so a declared size never drives an allocation:
+// memory held for an incomplete frame stays under the bytes received plus
+// one chunk.
 const (
 	// DefaultReadBufferSize is the receive buffer of a connection.
 	DefaultReadBufferSize = 16 << 10
@@ -294,33 +294,89 @@ func (fr *frameReader) newSlab(n int) {
 	fr.slab = make([]byte, slabSize)
 }
 
-// readLarge reads a body larger than the read buffer, growing it only as
-// bytes arrive.
+// readLarge reads a body larger than the read buffer. A body of up to the
+// first chunk (or of what is already buffered) gets its one allocation at
+// once. A larger one is read into chunks of that size taken only as bytes
+// arrive, and assembled once it is complete: while a body is incomplete the
+// reader holds at most the bytes received plus one chunk, whatever size its
+// header declared (reliability matrix item 2). The chunks of full size come
+// from and go back to chunkPool, so a stream of large messages costs one
+// allocation (the body) and one copy per frame.
 func (fr *frameReader) readLarge(size int) ([]byte, error) {
-	body := make([]byte, 0, min(size, max(fr.chunk, fr.buffered())))
-	n := min(fr.buffered(), size)
-	body = append(body, fr.buf[fr.start:fr.start+n]...)
-	fr.consume(n)
-	for len(body) < size {
-		if len(body) == cap(body) {
-			grown := make([]byte, len(body), min(size, 2*cap(body)))
-			copy(grown, body)
-			body = grown
+	if size <= max(fr.chunk, fr.buffered()) {
+		body := make([]byte, size)
+		n := copy(body, fr.buf[fr.start:fr.end])
+		fr.consume(n)
+		if err := fr.readFull(body[n:]); err != nil {
+			return nil, err
 		}
+		return body, nil
+	}
+	var chunks []*[]byte
+	defer func() {
+		for _, c := range chunks {
+			putChunk(c)
+		}
+	}()
+	received := 0
+	for received < size {
+		c := fr.getChunk(min(size-received, max(fr.chunk, fr.buffered())))
+		chunks = append(chunks, c)
+		n := copy(*c, fr.buf[fr.start:fr.end])
+		fr.consume(n)
+		if err := fr.readFull((*c)[n:]); err != nil {
+			return nil, err
+		}
+		received += len(*c)
+	}
+	body := make([]byte, 0, size)
+	for _, c := range chunks {
+		body = append(body, *c...)
+	}
+	return body, nil
+}
+
+// readFull fills p from the connection, past the read buffer (which the
+// caller has emptied).
+func (fr *frameReader) readFull(p []byte) error {
+	for len(p) > 0 {
 		if fr.err != nil {
-			return nil, noEOF(fr.err)
+			return noEOF(fr.err)
 		}
-		m, err := fr.r.Read(body[len(body):cap(body)])
+		m, err := fr.r.Read(p)
 		if m > 0 {
 			fr.reads.Add(1)
 		}
-		body = body[:len(body)+m]
-		if err != nil && len(body) < size {
+		p = p[m:]
+		if err != nil && len(p) > 0 {
 			fr.err = err
-			return nil, noEOF(err)
+			return noEOF(err)
 		}
 	}
-	return body, nil
+	return nil
+}
+
+// chunkPool holds the firstChunk-sized chunks of large bodies being read.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, firstChunk); return &b }}
+
+// getChunk returns a chunk of n octets: a pooled one when n is the full
+// chunk size, else (the last piece of a body, or the small chunks of the
+// handshake phase) one of its own.
+func (fr *frameReader) getChunk(n int) *[]byte {
+	if n == firstChunk {
+		c := chunkPool.Get().(*[]byte)
+		*c = (*c)[:firstChunk]
+		return c
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+// putChunk gives a pooled chunk back.
+func putChunk(c *[]byte) {
+	if cap(*c) == firstChunk {
+		chunkPool.Put(c)
+	}
 }
 
 // noEOF turns EOF in the middle of a frame into ErrUnexpectedEOF.
