@@ -57,12 +57,12 @@ func TestMessageSealOpen(t *testing.T) {
 		}
 	}
 	// The other direction has its own prefix and counter.
-	body, _ := srv.Seal(nil, 0, []byte("down"))
+	body := mustSeal(t, srv, []byte("down"))
 	if _, got, err := cli.Open(body); err != nil || string(got) != "down" {
 		t.Fatalf("server to client: %q %v", got, err)
 	}
 	// A MESSAGE reflected back to its sender does not open.
-	up, _ := cli.Seal(nil, 0, []byte("up"))
+	up := mustSeal(t, cli, []byte("up"))
 	if _, _, err := cli.Open(up); !errors.Is(err, ErrCrypto) {
 		t.Fatalf("reflected MESSAGE: %v, want ErrCrypto", err)
 	}
@@ -92,7 +92,7 @@ func TestMessageReplayRefusedUnit(t *testing.T) {
 	if refused != len(sent) {
 		t.Fatalf("%d of %d replays refused", refused, len(sent))
 	}
-	b, _ := cli.Seal(nil, 0, []byte("fresh"))
+	b := mustSeal(t, cli, []byte("fresh"))
 	if _, got, err := srv.Open(b); err != nil || string(got) != "fresh" {
 		t.Fatalf("after the replays: %q %v", got, err)
 	}
@@ -100,7 +100,7 @@ func TestMessageReplayRefusedUnit(t *testing.T) {
 
 func TestMessageOpenRefuses(t *testing.T) {
 	cli, srv := cipherPair()
-	good, _ := cli.Seal(nil, 0, []byte("x"))
+	good := mustSeal(t, cli, []byte("x"))
 	for _, tc := range []struct {
 		name string
 		body []byte
@@ -195,4 +195,16 @@ func TestRFC26C2NoErrorReply(t *testing.T) {
 	if len(names) != 0 {
 		t.Fatalf("cases not found: %v", names)
 	}
+}
+
+// mustSeal seals a final data frame, failing the test if it cannot.
+func mustSeal(t *testing.T, c interface {
+	Seal(dst []byte, flags byte, payload []byte) ([]byte, error)
+}, payload []byte) []byte {
+	t.Helper()
+	b, err := c.Seal(nil, 0, payload)
+	if err != nil {
+		t.Fatalf("Seal(%q): %v", payload, err)
+	}
+	return b
 }
