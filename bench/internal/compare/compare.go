@@ -98,7 +98,15 @@ func Main(ctx context.Context, args []string, self string, stdout, stderr io.Wri
 		return err
 	}
 	started := time.Now()
-	r := &runner{bins: c.Bins, timeout: c.Timeout, ipcDir: os.TempDir()}
+	// ipc endpoints live in a directory of their own, removed at the end:
+	// a peer killed at its timeout, or an implementation that leaves its
+	// socket file behind, leaves nothing in $TMPDIR.
+	ipcDir, err := os.MkdirTemp("", "ddbench-ipc-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(ipcDir)
+	r := &runner{bins: c.Bins, timeout: c.Timeout, ipcDir: ipcDir}
 	var rows []*Row
 	for _, w := range append(Workloads(), CurveWorkloads()...) {
 		if c.Only != nil && !c.Only.MatchString(w.Name()) {
