@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,25 +154,26 @@ func equalFrames(got, want [][]byte) error {
 // bulkShape describes a run of messages: n messages of len(extra)+1 frames,
 // the extra frames fixed, the last one message i of the sendn convention of
 // libzmqpeer (Payload(i, size)). Routing envelopes go before the extra frames.
+// Both receivers compare every message exactly, every frame of it: ours
+// with check, a libzmq peer with RecvCheck given the envelope and the extra
+// frames.
 type bulkShape struct {
 	name  string
 	n     int
 	size  int
 	extra [][]byte
-	// exact makes a libzmq receiver return every message (RecvN) so that
-	// every frame is compared, rather than check the last frame only
-	// (recvcheck, much faster).
-	exact bool
 }
 
 // bulkShapes are the message runs every libzmq pair carries in each
 // direction: many small messages, multipart messages with empty frames and
 // frames on both sides of the 255/256-octet short/long frame boundary, and
-// a few 1 MiB frames.
+// multipart messages with two 1 MiB frames between empty ones (the first
+// patterned with a period of 23 octets, so that 64 KiB pieces put together
+// in the wrong order cannot pass for it).
 var bulkShapes = []bulkShape{
 	{name: "10000x32B", n: 10000, size: 32},
-	{name: "1000xmultipart", n: 1000, size: 256, extra: [][]byte{{}, fill(255, 'a'), {}, fill(256, 'A')}, exact: true},
-	{name: "5x1MiB", n: 5, size: 1 << 20, extra: [][]byte{{}}},
+	{name: "1000xmultipart", n: 1000, size: 256, extra: [][]byte{{}, fill(255, 'a'), {}, fill(256, 'A')}},
+	{name: "5x1MiBmultipart", n: 5, size: 1 << 20, extra: [][]byte{{}, fill(1<<20, 'm'), {}}},
 }
 
 // frames returns message i of the shape behind the envelope pre.
@@ -250,3 +252,37 @@ func firstErr(errs ...error) error {
 
 // isTimeout reports whether err is a Recv/Send timeout.
 func isTimeout(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
+
+// TestBulkShapeCheck: the check our receivers run on a bulk message notices
+// a change in any frame (the envelope, an empty frame, a middle 1 MiB frame
+// with one octet off, the payload) and a frame too many or too few.
+func TestBulkShapeCheck(t *testing.T) {
+	t.Parallel()
+	sh := bulkShapes[len(bulkShapes)-1]
+	pre := [][]byte{[]byte("id"), {}}
+	const i = 3
+	good := sh.frames(pre, i)
+	if err := sh.check(good, pre, i); err != nil {
+		t.Fatalf("the message itself: %v", err)
+	}
+	flip := func(j, at int) [][]byte {
+		m := slices.Clone(good)
+		m[j] = bytes.Clone(m[j])
+		m[j][at] ^= 0x80
+		return m
+	}
+	for name, m := range map[string][][]byte{
+		"envelope":               flip(0, 1),
+		"middle 1 MiB frame":     flip(3, 700_000),
+		"payload index":          flip(len(good)-1, 7),
+		"payload padding":        flip(len(good)-1, 1<<19),
+		"empty frame not empty":  slices.Concat(good[:2], [][]byte{{0}}, good[3:]),
+		"frame missing":          slices.Concat(good[:2], good[3:]),
+		"frame too many":         slices.Concat(good[:2], [][]byte{{}}, good[2:]),
+		"wrong message of shape": sh.frames(pre, i+1),
+	} {
+		if err := sh.check(m, pre, i); err == nil {
+			t.Errorf("%s: check passed a wrong message", name)
+		}
+	}
+}

@@ -52,22 +52,6 @@ var (
 	syncTopic  = []byte("Sync")
 )
 
-// Round trips cost a network round trip each, so REQ runs carry fewer of
-// the small messages than the streaming runs (which carry all 10,000), and
-// runs driven one line command per message (a libzmq REQ cannot be told to
-// do many by itself; 1 MiB frames then travel hex-encoded through the
-// peer's pipes) carry fewer still.
-func roundTrips(sh bulkShape, lineByLine bool) int {
-	switch {
-	case sh.size >= 1<<20 && lineByLine:
-		return 1
-	case lineByLine:
-		return min(sh.n, 500)
-	default:
-		return min(sh.n, 2000)
-	}
-}
-
 // libEnv is one of our sockets connected to one libzmq peer.
 type libEnv struct {
 	ctx     context.Context
@@ -301,19 +285,11 @@ func eachShape(t *testing.T, prefix string, f func(t *testing.T, sh bulkShape)) 
 }
 
 // libRecvShape has the libzmq peer receive the shape's messages, each behind
-// the envelope pre.
+// the envelope pre, and compare each exactly: frame count, envelope, extra
+// frames and payload.
 func libRecvShape(peer *libzmqpeer.Peer, pre [][]byte, sh bulkShape) error {
-	if !sh.exact {
-		return peer.RecvCheck(sh.n, sh.size)
-	}
-	msgs, err := peer.RecvN(sh.n)
-	for i, m := range msgs {
-		if cerr := sh.check(m, pre, i); cerr != nil {
-			return fmt.Errorf("libzmq received: %w", cerr)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("libzmq received %d of %d messages: %w", len(msgs), sh.n, err)
+	if err := peer.RecvCheck(sh.n, sh.size, concat(pre, sh.extra)...); err != nil {
+		return fmt.Errorf("libzmq received: %w", err)
 	}
 	return nil
 }
@@ -428,16 +404,16 @@ func (e *libEnv) libHello(t *testing.T, libPre, oursPre [][]byte) {
 	}
 }
 
-// oursReqEcho: our REQ sends each shape's messages one request at a time;
-// the libzmq REP or ROUTER echoes them.
+// oursReqEcho: our REQ sends each shape's messages one request at a time,
+// all of them (10,000 round trips for the small shape); the libzmq REP or
+// ROUTER echoes them, and each reply must be the request again.
 func (e *libEnv) oursReqEcho(t *testing.T) {
 	t.Helper()
 	eachShape(t, "round-trips", func(t *testing.T, sh bulkShape) {
-		n := roundTrips(sh, false)
 		echoed := make(chan error, 1)
-		go func() { echoed <- e.peer.Echo(n) }()
+		go func() { echoed <- e.peer.Echo(sh.n) }()
 		var err error
-		for i := range n {
+		for i := range sh.n {
 			if err = e.ours.Send(e.ctx, sockets.NewMsg(sh.frames(nil, i)...)); err != nil {
 				break
 			}
@@ -446,6 +422,7 @@ func (e *libEnv) oursReqEcho(t *testing.T) {
 				break
 			}
 			if err = sh.check(m.Frames, nil, i); err != nil {
+				err = fmt.Errorf("reply: %w", err)
 				break
 			}
 		}
@@ -480,23 +457,24 @@ func (e *libEnv) oursDealerEcho(t *testing.T) {
 	})
 }
 
-// echoOurs answers n messages on our REP or ROUTER with the same frames,
-// checking each with check first, in a goroutine.
-func echoOurs(ctx context.Context, s *sockets.Socket, n int, check func([][]byte) error) <-chan error {
+// echoOurs answers the shape's n messages on our REP or ROUTER with the
+// same frames, in a goroutine, after checking that message i is exactly
+// message i of the shape behind the envelope pre.
+func echoOurs(ctx context.Context, s *sockets.Socket, pre [][]byte, sh bulkShape) <-chan error {
 	errc := make(chan error, 1)
 	go func() {
-		for i := range n {
+		for i := range sh.n {
 			m, err := s.Recv(ctx)
 			if err != nil {
-				errc <- fmt.Errorf("echo: Recv %d of %d: %w", i, n, err)
+				errc <- fmt.Errorf("echo: Recv %d of %d: %w", i, sh.n, err)
 				return
 			}
-			if err := check(m.Frames); err != nil {
-				errc <- fmt.Errorf("echo: message %d: %w", i, err)
+			if err := sh.check(m.Frames, pre, i); err != nil {
+				errc <- fmt.Errorf("echo: %w", err)
 				return
 			}
 			if err := s.Send(ctx, sockets.NewMsg(m.Frames...)); err != nil {
-				errc <- fmt.Errorf("echo: Send %d of %d: %w", i, n, err)
+				errc <- fmt.Errorf("echo: Send %d of %d: %w", i, sh.n, err)
 				return
 			}
 		}
@@ -505,39 +483,17 @@ func echoOurs(ctx context.Context, s *sockets.Socket, n int, check func([][]byte
 	return errc
 }
 
-// hasEnvelope returns a check that frames start with env.
-func hasEnvelope(env [][]byte) func([][]byte) error {
-	return func(frames [][]byte) error {
-		if len(frames) <= len(env) {
-			return fmt.Errorf("%s has no body after the envelope %s", showFrames(frames), showFrames(env))
-		}
-		return equalFrames(frames[:len(env)], env)
-	}
-}
-
-// libReqEcho: the libzmq REQ sends requests one line command at a time;
-// our REP or ROUTER (whose messages carry oursPre) echoes them.
+// libReqEcho: the libzmq REQ makes every round trip of each shape by itself
+// (ReqN: 10,000 for the small shape), checking that each reply is its
+// request; our REP or ROUTER (whose messages carry oursPre) checks each
+// request exactly and echoes it.
 func (e *libEnv) libReqEcho(t *testing.T, oursPre [][]byte) {
 	t.Helper()
 	eachShape(t, "round-trips", func(t *testing.T, sh bulkShape) {
-		n := roundTrips(sh, true)
 		ctx, cancel := context.WithCancel(e.ctx)
 		defer cancel()
-		echoed := echoOurs(ctx, e.ours, n, hasEnvelope(oursPre))
-		var err error
-		for i := range n {
-			if err = e.peer.Send(sh.frames(nil, i)...); err != nil {
-				break
-			}
-			var got [][]byte
-			if got, err = e.peer.Recv(); err != nil {
-				break
-			}
-			if err = sh.check(got, nil, i); err != nil {
-				err = fmt.Errorf("libzmq received: %w", err)
-				break
-			}
-		}
+		echoed := echoOurs(ctx, e.ours, oursPre, sh)
+		err := e.peer.ReqN(sh.n, sh.size, sh.extra...)
 		if err != nil {
 			cancel()
 		}
@@ -555,7 +511,7 @@ func (e *libEnv) libDealerEcho(t *testing.T) {
 	eachShape(t, "pipelined-requests", func(t *testing.T, sh bulkShape) {
 		ctx, cancel := context.WithCancel(e.ctx)
 		defer cancel()
-		echoed := echoOurs(ctx, e.ours, sh.n, func([][]byte) error { return nil })
+		echoed := echoOurs(ctx, e.ours, nil, sh)
 		err := e.peer.SendN(sh.n, sh.size, concat(delim, sh.extra)...)
 		if err == nil {
 			err = libRecvShape(e.peer, delim, sh)

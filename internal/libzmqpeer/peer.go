@@ -559,10 +559,39 @@ func (p *Peer) SendN(n, size int, prefix ...[]byte) error {
 	return err
 }
 
-// RecvCheck has the peer receive n messages whose last frame follows the
-// Payload convention, in order.
-func (p *Peer) RecvCheck(n, size int) error {
-	_, err := p.Cmd(fmt.Sprintf("recvcheck %d %d", n, size))
+// SendFrom is SendN for the messages start to start+n-1 of the convention,
+// so that one stream can be sent in several commands.
+func (p *Peer) SendFrom(start, n, size int, prefix ...[]byte) error {
+	cmd := fmt.Sprintf("sendfrom %d %d %d", start, n, size)
+	if len(prefix) > 0 {
+		cmd += " " + EncodeFrames(prefix)
+	}
+	_, err := p.Cmd(cmd)
+	return err
+}
+
+// RecvCheck has the peer receive n messages, in order, each exactly the
+// prefix frames followed by message i of the Payload convention: the frame
+// count, every prefix frame and the payload are compared, and the error
+// names the first message and frame that differ.
+func (p *Peer) RecvCheck(n, size int, prefix ...[]byte) error {
+	cmd := fmt.Sprintf("recvcheck %d %d", n, size)
+	if len(prefix) > 0 {
+		cmd += " " + EncodeFrames(prefix)
+	}
+	_, err := p.Cmd(cmd)
+	return err
+}
+
+// ReqN has a REQ peer make n round trips by itself: request i is the prefix
+// frames followed by message i of the Payload convention, and each reply
+// must be the same frames (an echo), checked as RecvCheck does.
+func (p *Peer) ReqN(n, size int, prefix ...[]byte) error {
+	cmd := fmt.Sprintf("reqn %d %d", n, size)
+	if len(prefix) > 0 {
+		cmd += " " + EncodeFrames(prefix)
+	}
+	_, err := p.Cmd(cmd)
 	return err
 }
 

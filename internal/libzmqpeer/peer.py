@@ -16,7 +16,10 @@ after every reply). Frames are hex-encoded; "-" stands for an empty frame.
     recvn N             receive N messages                  -> N x MSG (stops early at TIMEOUT / ERR)
     echo N              receive N messages, send each back  -> OK | TIMEOUT | ERR <text>
     sendn N SIZE [F..]  send N messages of SIZE bytes       -> OK | ERR <text>
-    recvcheck N SIZE    receive N sendn-style messages      -> OK | TIMEOUT | ERR <text>
+    sendfrom I N SIZE [F..]   sendn starting at index I     -> OK | ERR <text>
+    recvcheck N SIZE [F..]    receive N sendn-style messages -> OK | TIMEOUT | ERR <text>
+    reqn N SIZE [F..]   N round trips: send message i, the reply must be the same
+                                                            -> OK | TIMEOUT | ERR <text>
     sub TOPIC / unsub TOPIC   (SUB: socket option; XSUB: 0x01/0x00 frame) -> OK | ERR
     events              monitor events seen so far (needs --monitor) -> EVENTS NAME:VALUE ...
     sleep MS            sleep                               -> OK
@@ -26,8 +29,12 @@ sendn convention: message i (from 0) is SIZE bytes; its first min(8, SIZE)
 bytes are i in big-endian (when SIZE < 8, the low-order SIZE bytes of the
 8-byte big-endian index), the rest is 0x00. Optional frames after SIZE are
 sent before the payload frame (e.g. a ROUTER routing id, or an empty
-delimiter). recvcheck checks the LAST frame of every message against the same
-convention, so it also works on ROUTER (identity frame first) and REP.
+delimiter). recvcheck checks every message exactly: it must be the frames
+F.. given after SIZE (e.g. the identity a ROUTER puts first, a delimiter),
+each byte for byte, then the payload frame, and nothing more; the first
+difference (frame count, which frame, size, index, padding) is reported.
+reqn (for REQ) sends message i of the same shape and checks that the reply
+is that message again, frame for frame.
 
 End of stdin behaves like quit. Errors go to stderr; bad usage exits 2.
 """
@@ -98,6 +105,35 @@ def make_payload(i, size):
     if size > 8:
         p += bytes(size - 8)
     return p
+
+
+def show(frame):
+    """A frame for an error line: its size and at most 16 bytes of hex."""
+    if len(frame) <= 16:
+        return "%dB:%s" % (len(frame), enc(frame))
+    return "%dB:%s..." % (len(frame), frame[:16].hex())
+
+
+def check_msg(m, i, size, prefix):
+    """Why m is not message i of the sendn convention behind the frames
+    prefix (exactly: frame count, every frame), or None."""
+    if len(m) != len(prefix) + 1:
+        return "message %d: %d frames, want %d" % (i, len(m), len(prefix) + 1)
+    for j, want in enumerate(prefix):
+        if m[j] != want:
+            at = next((k for k in range(min(len(m[j]), len(want))) if m[j][k] != want[k]), None)
+            where = "" if at is None else " (first difference at octet %d)" % at
+            return "message %d: frame %d is %s, want %s%s" % (i, j, show(m[j]), show(want), where)
+    f = m[-1]
+    if len(f) != size:
+        return "message %d: payload frame %d: size %d, want %d" % (i, len(prefix), len(f), size)
+    k = min(size, 8)
+    want = index_bytes(i, size)
+    if f[:k] != want:
+        return "message %d: payload frame %d: index %s, want %s" % (i, len(prefix), f[:k].hex(), want.hex())
+    if size > 8 and f.count(0, 8) != size - 8:
+        return "message %d: payload frame %d: padding is not all 0x00" % (i, len(prefix))
+    return None
 
 
 def translate_bind(ep):
@@ -320,41 +356,57 @@ class Peer:
             self.s.send_multipart(m)
         reply("OK")
 
-    def cmd_sendn(self, args):
-        n, size = int(args[0]), int(args[1])
-        prefix = [dec(t) for t in args[2:]]
+    def send_range(self, start, n, size, prefix):
         s = self.s
         if size > 8:
             pad = bytes(size - 8)
-            for i in range(n):
+            for i in range(start, start + n):
                 for f in prefix:
                     s.send(f, zmq.SNDMORE)
                 s.send(i.to_bytes(8, "big") + pad)
         else:
-            for i in range(n):
+            for i in range(start, start + n):
                 for f in prefix:
                     s.send(f, zmq.SNDMORE)
                 s.send(index_bytes(i, size))
+
+    def cmd_sendn(self, args):
+        n, size = int(args[0]), int(args[1])
+        self.send_range(0, n, size, [dec(t) for t in args[2:]])
+        reply("OK")
+
+    def cmd_sendfrom(self, args):
+        start, n, size = int(args[0]), int(args[1]), int(args[2])
+        self.send_range(start, n, size, [dec(t) for t in args[3:]])
         reply("OK")
 
     def cmd_recvcheck(self, args):
         n, size = int(args[0]), int(args[1])
-        k = min(size, 8)
+        prefix = [dec(t) for t in args[2:]]
         for i in range(n):
             m = self.recv_msg()
             if m is None:
                 reply("TIMEOUT after %d of %d messages" % (i, n))
                 return
-            f = m[-1]
-            if len(f) != size:
-                reply("ERR message %d: size %d, want %d" % (i, len(f), size))
+            why = check_msg(m, i, size, prefix)
+            if why is not None:
+                reply("ERR " + why)
                 return
-            want = index_bytes(i, size)
-            if f[:k] != want:
-                reply("ERR message %d: index %s, want %s" % (i, f[:k].hex(), want.hex()))
+        reply("OK")
+
+    def cmd_reqn(self, args):
+        n, size = int(args[0]), int(args[1])
+        prefix = [dec(t) for t in args[2:]]
+        s = self.s
+        for i in range(n):
+            s.send_multipart(prefix + [make_payload(i, size)])
+            m = self.recv_msg()
+            if m is None:
+                reply("TIMEOUT after %d of %d replies" % (i, n))
                 return
-            if size > 8 and f.count(0, 8) != size - 8:
-                reply("ERR message %d: padding is not all 0x00" % i)
+            why = check_msg(m, i, size, prefix)
+            if why is not None:
+                reply("ERR reply " + why)
                 return
         reply("OK")
 
@@ -398,6 +450,8 @@ class Peer:
             "recvn": self.cmd_recvn,
             "echo": self.cmd_echo,
             "sendn": self.cmd_sendn,
+            "sendfrom": self.cmd_sendfrom,
+            "reqn": self.cmd_reqn,
             "recvcheck": self.cmd_recvcheck,
             "sub": lambda a: self.cmd_sub(a, True),
             "unsub": lambda a: self.cmd_sub(a, False),

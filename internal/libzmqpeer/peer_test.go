@@ -134,6 +134,109 @@ func TestPushPull(t *testing.T) {
 	}
 }
 
+// TestRecvCheckExact: recvcheck compares every frame of every message, so
+// a change anywhere (a middle frame of 1 MiB with one octet off, an empty
+// frame that is not empty, a frame too many or too few, the index, the
+// padding) fails it, and the reply says where.
+func TestRecvCheckExact(t *testing.T) {
+	t.Parallel()
+	pull := Start(t, Options{Type: "PULL", Bind: local})
+	push := Start(t, Options{Type: "PUSH", Connect: []string{pull.Endpoint()}})
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	prefix := [][]byte{{}, big, []byte("x")}
+	payload := Payload(0, 1<<20)
+	corrupt := func(b []byte, at int) []byte {
+		c := bytes.Clone(b)
+		c[at] ^= 0x01
+		return c
+	}
+	for _, c := range []struct {
+		name string
+		msg  [][]byte
+		want string // in the error; "" means the message must pass
+	}{
+		{"exact", append(prefix[:3:3], payload), ""},
+		{"middle 1 MiB frame one octet off", [][]byte{{}, corrupt(big, 700_000), []byte("x"), payload},
+			"frame 1 is 1048576B:30313233343536373839616263646566..., want 1048576B:30313233343536373839616263646566... (first difference at octet 700000)"},
+		{"empty frame not empty", [][]byte{[]byte("!"), big, []byte("x"), payload}, "frame 0 is 1B:21, want 0B:-"},
+		{"short frame", [][]byte{{}, big, []byte("y"), payload}, "frame 2 is 1B:79, want 1B:78"},
+		{"frame missing", [][]byte{{}, big, payload}, "3 frames, want 4"},
+		{"frame too many", [][]byte{{}, big, []byte("x"), {}, payload}, "5 frames, want 4"},
+		{"payload size", [][]byte{{}, big, []byte("x"), payload[:1000]}, "payload frame 3: size 1000, want 1048576"},
+		{"payload index", [][]byte{{}, big, []byte("x"), Payload(1, 1<<20)}, "payload frame 3: index 0000000000000001, want 0000000000000000"},
+		{"payload padding", [][]byte{{}, big, []byte("x"), corrupt(payload, 1<<19)}, "payload frame 3: padding is not all 0x00"},
+	} {
+		if err := push.Send(c.msg...); err != nil {
+			t.Fatal(err)
+		}
+		err := pull.RecvCheck(1, 1<<20, prefix...)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), "message 0: "+c.want)):
+			t.Errorf("%s: RecvCheck = %v, want an error with %q", c.name, err, c.want)
+		}
+	}
+	// Single-frame messages: no prefix means exactly one frame.
+	if err := push.Send([]byte{}, Payload(0, 8)); err != nil {
+		t.Fatal(err)
+	}
+	if err := pull.RecvCheck(1, 8); err == nil || !strings.Contains(err.Error(), "2 frames, want 1") {
+		t.Errorf("RecvCheck of a two-frame message without a prefix: %v", err)
+	}
+}
+
+// TestSendFrom: a stream sent in pieces reads as one.
+func TestSendFrom(t *testing.T) {
+	t.Parallel()
+	pull := Start(t, Options{Type: "PULL", Bind: local})
+	push := Start(t, Options{Type: "PUSH", Connect: []string{pull.Endpoint()}})
+	pre := []byte("p")
+	for _, start := range []int{0, 300, 301} {
+		n := 300
+		if start == 300 {
+			n = 1
+		}
+		if err := push.SendFrom(start, n, 16, pre); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pull.RecvCheck(601, 16, pre); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReqN: a libzmq REQ makes its round trips by itself against an echoing
+// REP; a REP that answers something else fails it.
+func TestReqN(t *testing.T) {
+	t.Parallel()
+	rep := Start(t, Options{Type: "REP", Bind: local})
+	req := Start(t, Options{Type: "REQ", Connect: []string{rep.Endpoint()}, Args: []string{"--rcvtimeo", "5000"}})
+	pre := [][]byte{{}, []byte("head")}
+	done := make(chan error, 1)
+	go func() { done <- rep.Echo(1000) }()
+	if err := req.ReqN(1000, 32, pre...); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// A wrong reply: the REP answers request 0 with message 1.
+	go func() {
+		if _, err := rep.Recv(); err != nil {
+			done <- err
+			return
+		}
+		done <- rep.Send(append(pre[:2:2], Payload(1, 32))...)
+	}()
+	if err := req.ReqN(1, 32, pre...); err == nil || !strings.Contains(err.Error(), "reply message 0: payload frame 2: index") {
+		t.Fatalf("ReqN with a wrong reply: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestReqRep(t *testing.T) {
 	t.Parallel()
 	rep := Start(t, Options{Type: "REP", Bind: local})
@@ -284,7 +387,7 @@ func TestDealerRouter(t *testing.T) {
 	if err := router.Echo(500); err != nil {
 		t.Fatal(err)
 	}
-	if err := dealer.RecvCheck(500, 64); err != nil {
+	if err := dealer.RecvCheck(500, 64, []byte{}); err != nil {
 		t.Fatal(err)
 	}
 	// ROUTER side sendn with the routing id as prefix.
