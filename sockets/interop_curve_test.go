@@ -11,10 +11,8 @@ package sockets_test
 // authenticator and against ours served the libzmq way.
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -140,90 +138,6 @@ func drain(ch chan sockets.Event) []sockets.Event {
 			return evs
 		}
 	}
-}
-
-// recorder is a tcp forwarder that keeps every octet it forwards, each
-// direction apart, to look at what crossed the wire.
-type recorder struct {
-	ln       net.Listener
-	target   string
-	mu       sync.Mutex
-	up, down bytes.Buffer // client to server, server to client
-	conns    []net.Conn
-	wg       sync.WaitGroup
-}
-
-func newRecorder(t *testing.T, target string) *recorder {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &recorder{ln: ln, target: strings.TrimPrefix(target, "tcp://")}
-	r.wg.Add(1)
-	go r.accept()
-	t.Cleanup(r.close)
-	return r
-}
-
-func (r *recorder) endpoint() string { return "tcp://" + r.ln.Addr().String() }
-
-func (r *recorder) accept() {
-	defer r.wg.Done()
-	for {
-		c, err := r.ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", r.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		r.mu.Lock()
-		r.conns = append(r.conns, c, s)
-		r.mu.Unlock()
-		r.wg.Add(2)
-		go r.pipe(s, c, &r.up)
-		go r.pipe(c, s, &r.down)
-	}
-}
-
-func (r *recorder) pipe(dst, src net.Conn, log *bytes.Buffer) {
-	defer r.wg.Done()
-	defer dst.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			r.mu.Lock()
-			log.Write(buf[:n])
-			r.mu.Unlock()
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (r *recorder) close() {
-	r.ln.Close()
-	r.mu.Lock()
-	for _, c := range r.conns {
-		c.Close()
-	}
-	r.mu.Unlock()
-	r.wg.Wait()
-}
-
-// seen reports whether s crossed the wire, in either direction.
-func (r *recorder) seen(s string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return bytes.Contains(r.up.Bytes(), []byte(s)) || bytes.Contains(r.down.Bytes(), []byte(s))
 }
 
 // TestLibzmqCurveOnTheWire: a libzmq SUB (CURVE client) subscribes, through
@@ -430,10 +344,9 @@ func TestLibzmqCurveRefusals(t *testing.T) {
 			t.Errorf("after a server that hung up: %v", err)
 		}
 		libNoDelivery(t, peer)
-		evs, err := peer.Events()
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The libzmq server could not open our HELLO box: its monitor
+		// says so, ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC (0x11000001).
+		evs := waitLibEvent(t, peer, "HANDSHAKE_FAILED_PROTOCOL:285212673")
 		if countPrefix(evs, "HANDSHAKE_SUCCEEDED") != 0 {
 			t.Fatalf("libzmq saw a handshake succeed: %q", evs)
 		}
@@ -446,14 +359,21 @@ func TestLibzmqCurveRefusals(t *testing.T) {
 		events := newMonitor()
 		pull := newTestSocket(t, sockets.PULL, sockets.WithMonitor(events), sockets.WithCurveServer(k.server.Secret))
 		wrong := curveKeys{server: newKeys(t), client: k.client}
-		libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUSH", Connect: []string{bindTestSocket(t, pull, "tcp")},
-			Args: wrong.libClientArgs()}).SendN(5, 16)
+		// Through a gate: the messages are queued at libzmq before any
+		// handshake (see gatedLibClient).
+		peer := gatedLibClient(t, bindTestSocket(t, pull, "tcp"), append(wrong.libClientArgs(), "--monitor"), 5)
 		ev, err := waitForEvent(ctx, events, sockets.EventHandshakeFailed, sockets.EventHandshakeSucceeded)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !errors.Is(ev.Err, curve.ErrCrypto) {
 			t.Errorf("handshake failed with %v; want curve.ErrCrypto (the HELLO box does not open)", ev.Err)
+		}
+		// We hang up without a word (as libzmq does): the libzmq client
+		// sees its handshake cut short, and retries.
+		evs := waitLibEvent(t, peer, "HANDSHAKE_FAILED_NO_DETAIL")
+		if countPrefix(evs, "HANDSHAKE_SUCCEEDED") != 0 {
+			t.Fatalf("libzmq saw a handshake succeed: %q", evs)
 		}
 		noDelivery(t, ctx, pull, 300*time.Millisecond)
 	})
@@ -525,20 +445,40 @@ func TestLibzmqCurveRefusals(t *testing.T) {
 		events := newMonitor()
 		pull := newTestSocket(t, sockets.PULL, sockets.WithMonitor(events),
 			sockets.WithCurveServer(k.server.Secret), sockets.WithZAP(auth))
-		peer := libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUSH", Connect: []string{bindTestSocket(t, pull, "tcp")},
-			Args: append(k.libClientArgs(), "--monitor")})
-		if err := peer.SendN(5, 16); err != nil {
-			t.Fatal(err)
-		}
+		peer := gatedLibClient(t, bindTestSocket(t, pull, "tcp"), append(k.libClientArgs(), "--monitor"), 5)
 		ev, err := waitForEvent(ctx, events, sockets.EventHandshakeFailed, sockets.EventHandshakeSucceeded)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !errors.Is(ev.Err, zmtp.ErrAuth) || !strings.Contains(ev.Err.Error(), "status 400") {
-			t.Errorf("handshake failed with %v; want a refusal with status 400", ev.Err)
+		if !errors.Is(ev.Err, zmtp.ErrAuth) || !strings.Contains(ev.Err.Error(), "status 400 CURVE key not allowed") {
+			t.Errorf("handshake failed with %v; want Auth's refusal, \"status 400 CURVE key not allowed\"", ev.Err)
+		}
+		// Our ERROR 400 reached libzmq's CURVE client, which reports
+		// the status.
+		evs := waitLibEvent(t, peer, "HANDSHAKE_FAILED_AUTH:400")
+		if countPrefix(evs, "HANDSHAKE_SUCCEEDED") != 0 {
+			t.Fatalf("libzmq saw a handshake succeed: %q", evs)
 		}
 		noDelivery(t, ctx, pull, 300*time.Millisecond)
 	})
+}
+
+// gatedLibClient starts a libzmq PUSH (with args) connecting to ep through
+// a gate that holds the connection, has it send n messages, which libzmq
+// queues on its connect-side pipe (SendN returns OK), and only then opens
+// the gate: the messages are waiting before the handshake starts, so
+// whether any arrives is the handshake's doing. A libzmq client refused
+// with an ERROR drops its pipe: without the gate, a refusal before the
+// messages were queued would block SendN instead.
+func gatedLibClient(t *testing.T, ep string, args []string, n int) *libzmqpeer.Peer {
+	t.Helper()
+	gate := newGatedRecorder(t, ep)
+	peer := libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUSH", Connect: []string{gate.endpoint()}, Args: args})
+	if err := peer.SendN(n, 16); err != nil {
+		t.Fatal(err)
+	}
+	gate.open()
+	return peer
 }
 
 // TestLibzmqPlainZAPHandler: a libzmq PLAIN client against our PLAIN
@@ -562,15 +502,24 @@ func TestLibzmqPlainZAPHandler(t *testing.T) {
 			ctx := testContext(t, 30*time.Second)
 			events := newMonitor()
 			pull := newTestSocket(t, sockets.PULL, sockets.WithMonitor(events), sockets.WithPlainServer(nil))
-			libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUSH", Connect: []string{bindTestSocket(t, pull, "tcp")},
-				Args: []string{"--plain-user", "admin", "--plain-pass", pass}}).SendN(3, 16)
+			peer := gatedLibClient(t, bindTestSocket(t, pull, "tcp"),
+				[]string{"--plain-user", "admin", "--plain-pass", pass, "--monitor"}, 3)
 			if pass == "wrong" {
 				ev, err := waitForEvent(ctx, events, sockets.EventHandshakeFailed, sockets.EventHandshakeSucceeded)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !errors.Is(ev.Err, zmtp.ErrAuth) || !strings.Contains(ev.Err.Error(), "status 400") {
-					t.Errorf("handshake failed with %v; want the handler's 400", ev.Err)
+				// The status and its text came back over ZAP from the
+				// handler's Auth.
+				if !errors.Is(ev.Err, zmtp.ErrAuth) || !strings.Contains(ev.Err.Error(), "status 400 wrong username or password") {
+					t.Errorf("handshake failed with %v; want the handler's \"status 400 wrong username or password\"", ev.Err)
+				}
+				// libzmq's PLAIN client does not know a well-spelt ERROR
+				// (see TestLibzmqPlain): a protocol failure,
+				// ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND.
+				evs := waitLibEvent(t, peer, "HANDSHAKE_FAILED_PROTOCOL:268435457")
+				if countPrefix(evs, "HANDSHAKE_SUCCEEDED") != 0 {
+					t.Fatalf("libzmq saw a handshake succeed: %q", evs)
 				}
 				noDelivery(t, ctx, pull, 300*time.Millisecond)
 				return
