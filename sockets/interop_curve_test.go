@@ -4,11 +4,12 @@ package sockets_test
 // the CURVE server and as the client, for PUSH/PULL, REQ/REP, PUB/SUB and
 // DEALER/ROUTER over tcp and ipc, carrying the bulkShapes runs (10,000
 // small messages, multipart messages, 1 MiB frames) of the NULL interop
-// tests; subscriptions seen not to cross in the clear; heartbeats over
-// CURVE for more than 10 intervals; refusals (a wrong server key, an
+// tests; subscriptions seen not to cross in the clear, both ways;
+// refusals (a wrong server key, an
 // unknown client key, a wrong password) with 0 messages delivered and a
 // handshake-failed event that says why; and PLAIN against pyzmq's ZAP
-// authenticator and against ours served the libzmq way.
+// authenticator and against ours served the libzmq way. Heartbeats over
+// CURVE are in interop_heartbeat_test.go.
 
 import (
 	"context"
@@ -191,102 +192,6 @@ func TestLibzmqCurveOnTheWire(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestLibzmqCurveHeartbeat keeps a CURVE connection idle for 12 heartbeat
-// intervals, with us and with libzmq sending the (encrypted) PINGs: no
-// side may see it drop, and messages still flow after. Not parallel, as
-// TestLibzmqHeartbeat, so that a loaded machine does not starve a peer
-// past the timeout.
-func TestLibzmqCurveHeartbeat(t *testing.T) {
-	libzmqpeer.Require(t)
-	const ivl = 100 * time.Millisecond
-	const window = 12 * ivl
-	hb := []sockets.Option{sockets.WithHeartbeat(ivl, 5*ivl, 0)}
-	libHB := []string{"--heartbeat-ivl", "100", "--heartbeat-timeout", "500"}
-	var wg sync.WaitGroup
-	for _, c := range []struct {
-		name       string
-		oursServer bool
-		oursOpts   []sockets.Option
-		libArgs    []string
-	}{
-		{"ours-pings/ours-server", true, hb, nil},
-		{"ours-pings/ours-client", false, hb, nil},
-		{"libzmq-pings/ours-server", true, nil, libHB},
-		{"libzmq-pings/ours-client", false, nil, libHB},
-	} {
-		wg.Add(1)
-		go t.Run(c.name, func(t *testing.T) {
-			defer wg.Done()
-			ctx := testContext(t, 30*time.Second)
-			k := newCurveKeys(t)
-			events := newMonitor()
-			opts := append(slices.Clone(c.oursOpts), sockets.WithMonitor(events))
-			o := libzmqpeer.Options{Type: "DEALER", Args: append(slices.Clone(c.libArgs), "--monitor")}
-			if c.oursServer {
-				opts = append(opts, sockets.WithCurveServer(k.server.Secret))
-				o.Args = append(o.Args, k.libClientArgs()...)
-			} else {
-				opts = append(opts, sockets.WithCurveClient(k.client, k.server.Public))
-				o.Args = append(o.Args, k.libServerArgs()...)
-			}
-			ours := newTestSocket(t, sockets.DEALER, opts...)
-			var peer *libzmqpeer.Peer
-			if c.oursServer {
-				o.Connect = []string{bindTestSocket(t, ours, "tcp")}
-				peer = libzmqpeer.Start(t, o)
-			} else {
-				o.Bind = []string{"tcp://127.0.0.1:0"}
-				peer = libzmqpeer.Start(t, o)
-				if err := ours.Connect(peer.Endpoint()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err := waitForEvent(ctx, events, sockets.EventHandshakeSucceeded, sockets.EventHandshakeFailed); err != nil {
-				t.Fatal(err)
-			}
-			exchange := func(what string) {
-				t.Helper()
-				if err := ours.Send(ctx, sockets.NewMsgString("ping", what)); err != nil {
-					t.Fatal(err)
-				}
-				if err := peer.Echo(1); err != nil {
-					t.Fatal(err)
-				}
-				m, err := ours.Recv(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := equalFrames(m.Frames, [][]byte{[]byte("ping"), []byte(what)}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			exchange("before")
-			timer := time.NewTimer(window)
-			defer timer.Stop()
-		watch:
-			for {
-				select {
-				case ev := <-events:
-					if ev.Type == sockets.EventDisconnected || ev.Type == sockets.EventHandshakeSucceeded {
-						t.Fatalf("connection dropped during the idle window: %v", ev)
-					}
-				case <-timer.C:
-					break watch
-				}
-			}
-			exchange("after")
-			evs, err := peer.Events()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if countPrefix(evs, "DISCONNECTED")+countPrefix(evs, "HANDSHAKE_FAILED") != 0 || countPrefix(evs, "HANDSHAKE_SUCCEEDED") != 1 {
-				t.Fatalf("libzmq saw the connection drop: %q", evs)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // noDelivery checks that nothing reaches our socket within d.

@@ -5,7 +5,8 @@ package sockets_test
 // our socket on either side of the bind, over tcp and ipc, and carries the
 // bulkShapes runs (10,000 small messages, multipart messages with empty and
 // 255/256-octet frames, 1 MiB frames) in each direction the pattern allows.
-// Further tests cover PUSH round-robin, PLAIN in both roles and heartbeats.
+// Further tests cover PUSH round-robin and PLAIN in both roles; heartbeats
+// are in interop_heartbeat_test.go.
 //
 // Test-side settings that avoid drops by design (not bugs): PUB, ROUTER and
 // REP drop at the send high-water mark, so the bulk runs give those senders
@@ -925,103 +926,6 @@ func TestLibzmqPlain(t *testing.T) {
 		}
 		waitLibEvent(t, peer, "HANDSHAKE_FAILED_AUTH:400")
 	})
-}
-
-// TestLibzmqHeartbeat keeps a connection idle for over 20 heartbeat
-// intervals, with us sending the PINGs and with libzmq sending them: the
-// link must stay up on both sides, and messages still flow after.
-//
-// It does not run in parallel with the other tests: a 300 ms heartbeat
-// timeout is short enough for a loaded machine to starve a peer past it.
-func TestLibzmqHeartbeat(t *testing.T) {
-	libzmqpeer.Require(t)
-	const window = 2200 * time.Millisecond // 22 intervals of 100 ms
-
-	run := func(t *testing.T, oursOpts []sockets.Option, libArgs []string, oursBinds bool) {
-		ctx := testContext(t, 30*time.Second)
-		events := newMonitor()
-		ours := newTestSocket(t, sockets.DEALER, append(oursOpts, sockets.WithMonitor(events))...)
-		o := libzmqpeer.Options{Type: "DEALER", Args: append(libArgs, "--monitor")}
-		var peer *libzmqpeer.Peer
-		if oursBinds {
-			o.Connect = []string{bindTestSocket(t, ours, "tcp")}
-			peer = libzmqpeer.Start(t, o)
-		} else {
-			o.Bind = []string{"tcp://127.0.0.1:0"}
-			peer = libzmqpeer.Start(t, o)
-			if err := ours.Connect(peer.Endpoint()); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := waitForEvent(ctx, events, sockets.EventHandshakeSucceeded, 0); err != nil {
-			t.Fatal(err)
-		}
-		exchange := func(what string) {
-			t.Helper()
-			if err := ours.Send(ctx, sockets.NewMsgString("ping", what)); err != nil {
-				t.Fatal(err)
-			}
-			if err := peer.Echo(1); err != nil {
-				t.Fatal(err)
-			}
-			m, err := ours.Recv(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := equalFrames(m.Frames, [][]byte{[]byte("ping"), []byte(what)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		exchange("before")
-
-		// Watch our events for the whole window: no disconnection.
-		timer := time.NewTimer(window)
-		defer timer.Stop()
-	watch:
-		for {
-			select {
-			case ev := <-events:
-				if ev.Type == sockets.EventDisconnected || ev.Type == sockets.EventHandshakeSucceeded {
-					t.Fatalf("connection dropped during the idle window: %v", ev)
-				}
-			case <-timer.C:
-				break watch
-			}
-		}
-		exchange("after")
-		evs, err := peer.Events()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range evs {
-			if strings.HasPrefix(ev, "DISCONNECTED") || strings.HasPrefix(ev, "HANDSHAKE_FAILED") {
-				t.Fatalf("libzmq saw the connection drop: %q", evs)
-			}
-		}
-		if n := countPrefix(evs, "HANDSHAKE_SUCCEEDED"); n != 1 {
-			t.Fatalf("libzmq saw %d handshakes, want 1: %q", n, evs)
-		}
-	}
-
-	// The four runs mostly wait: they go at once, in goroutines of their
-	// own, rather than two at a time under the -parallel limit.
-	var wg sync.WaitGroup
-	for _, oursBinds := range []bool{true, false} {
-		side := "ours-binds"
-		if !oursBinds {
-			side = "libzmq-binds"
-		}
-		wg.Add(2)
-		go t.Run("ours-pings/"+side, func(t *testing.T) {
-			defer wg.Done()
-			run(t, []sockets.Option{sockets.WithHeartbeat(100*time.Millisecond, 300*time.Millisecond, time.Second)}, nil, oursBinds)
-		})
-		go t.Run("libzmq-pings/"+side, func(t *testing.T) {
-			defer wg.Done()
-			run(t, nil, []string{"--heartbeat-ivl", "100", "--heartbeat-timeout", "300"}, oursBinds)
-		})
-	}
-	wg.Wait()
 }
 
 // waitLibEvent polls the monitor events of a peer started with --monitor

@@ -1,15 +1,19 @@
 package sockets_test
 
 // What crossed the wire between our socket and a libzmq peer: a tcp
-// forwarder that records every octet in each direction, and can hold the
-// connections it accepts until it is opened.
+// forwarder that records every octet in each direction (and can hold the
+// connections it accepts until it is opened), and a reader that splits a
+// recorded ZMTP 3.x stream into frames and commands.
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/dripdrop-go/dripdrop/zmtp"
 )
 
 // recorder is a tcp forwarder that keeps every octet it forwards, each
@@ -150,4 +154,94 @@ func (r *recorder) seen(s string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return bytes.Contains(r.up.Bytes(), []byte(s)) || bytes.Contains(r.down.Bytes(), []byte(s))
+}
+
+// lens returns how many octets have been recorded each way so far: a mark
+// to cut the streams at.
+func (r *recorder) lens() (up, down int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.up.Len(), r.down.Len()
+}
+
+// streams returns copies of what has been recorded each way.
+func (r *recorder) streams() (up, down []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return bytes.Clone(r.up.Bytes()), bytes.Clone(r.down.Bytes())
+}
+
+// wireFrame is one frame of a recorded ZMTP stream.
+type wireFrame struct {
+	off   int // where its header starts in the stream
+	flags byte
+	body  []byte
+}
+
+// command returns the frame's command name, or "" for a message frame.
+func (f wireFrame) command() string {
+	if f.flags&zmtp.FlagCommand == 0 {
+		return ""
+	}
+	name, _, err := zmtp.ParseCommand(f.body)
+	if err != nil {
+		return "?"
+	}
+	return string(name)
+}
+
+// data returns a command frame's data (the body after the name).
+func (f wireFrame) data() []byte {
+	_, data, err := zmtp.ParseCommand(f.body)
+	if err != nil {
+		return nil
+	}
+	return data
+}
+
+// wireFrames splits one direction of a recorded ZMTP 3.x connection, from
+// its first octet, into the frames after the 64-octet greeting. A frame not
+// yet wholly recorded at the end is left out.
+func wireFrames(stream []byte) ([]wireFrame, error) {
+	if len(stream) < zmtp.GreetingSize {
+		return nil, fmt.Errorf("%d octets recorded: not even a greeting", len(stream))
+	}
+	if stream[0] != 0xFF || stream[9] != 0x7F || stream[10] != 3 {
+		return nil, fmt.Errorf("recorded stream does not start with a ZMTP 3 greeting: % x", stream[:11])
+	}
+	var frames []wireFrame
+	for off := zmtp.GreetingSize; off < len(stream); {
+		flags, size, n, err := zmtp.ParseFrameHeader(stream[off:])
+		if err != nil {
+			return frames, fmt.Errorf("frame at octet %d: %w", off, err)
+		}
+		if n == 0 || uint64(len(stream)-off-n) < size {
+			break
+		}
+		end := off + n + int(size)
+		frames = append(frames, wireFrame{off: off, flags: flags, body: stream[off+n : end]})
+		off = end
+	}
+	return frames, nil
+}
+
+// mustWireFrames is wireFrames failing the test on a stream it cannot read.
+func mustWireFrames(t *testing.T, what string, stream []byte) []wireFrame {
+	t.Helper()
+	frames, err := wireFrames(stream)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return frames
+}
+
+// between returns the frames whose header starts in [from, to).
+func between(frames []wireFrame, from, to int) []wireFrame {
+	var out []wireFrame
+	for _, f := range frames {
+		if f.off >= from && f.off < to {
+			out = append(out, f)
+		}
+	}
+	return out
 }
