@@ -12,8 +12,10 @@ package sockets_test
 // CURVE are in interop_heartbeat_test.go.
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -190,6 +192,163 @@ func TestLibzmqCurveOnTheWire(t *testing.T) {
 			if !secure && !(rec.seen(topic) && rec.seen(payload)) {
 				t.Fatal("the NULL control did not see the topic and the payload on the wire: the recorder records nothing")
 			}
+		})
+	}
+}
+
+// isCurveMessage reports whether a recorded frame is a CURVE MESSAGE: after
+// the handshake every frame is one, sent as a message frame (its real
+// flags are in the box).
+func isCurveMessage(f wireFrame) bool {
+	return f.flags&zmtp.FlagCommand == 0 && bytes.HasPrefix(f.body, []byte("\x07MESSAGE"))
+}
+
+// TestLibzmqCurveSubscriptionOnTheWire: our SUB subscribes to a libzmq PUB
+// through a forwarder that records the traffic, over CURVE with ours as the
+// client (libzmq binds) and as the server (ours binds). The subscription
+// works: of the two topics libzmq publishes, only the subscribed one
+// arrives. And it travelled encrypted: the topic never appears on the wire,
+// either way; after the handshake ours sent exactly one frame, a CURVE
+// MESSAGE (the SUBSCRIBE command in its box), and libzmq sent exactly one
+// MESSAGE per frame of the messages we received, none for those of the
+// other topic, so libzmq filtered with the subscription it decrypted. With
+// NULL (the control) the counts are the same and the SUBSCRIBE command
+// carries the topic in the clear.
+func TestLibzmqCurveSubscriptionOnTheWire(t *testing.T) {
+	libzmqpeer.Require(t)
+	t.Parallel()
+	const (
+		topic = "sub-topic-only-the-ends-know"
+		noise = "other-topic-nobody-wants"
+		n     = 100
+	)
+	for _, run := range []struct {
+		name               string
+		secure, oursServer bool
+	}{
+		{"CURVE/ours-client", true, false},
+		{"CURVE/ours-server", true, true},
+		{"NULL-control", false, false},
+	} {
+		t.Run(run.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testContext(t, 30*time.Second)
+			k := newCurveKeys(t)
+			var oursOpts []sockets.Option
+			var libArgs []string
+			switch {
+			case run.secure && run.oursServer:
+				oursOpts, libArgs = []sockets.Option{sockets.WithCurveServer(k.server.Secret)}, k.libClientArgs()
+			case run.secure:
+				oursOpts, libArgs = []sockets.Option{sockets.WithCurveClient(k.client, k.server.Public)}, k.libServerArgs()
+			}
+			sub := newTestSocket(t, sockets.SUB, oursOpts...)
+			var peer *libzmqpeer.Peer
+			var rec *recorder
+			if run.oursServer {
+				rec = newRecorder(t, bindTestSocket(t, sub, "tcp"))
+				peer = libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUB", Connect: []string{rec.endpoint()}, Args: libArgs})
+			} else {
+				peer = libzmqpeer.Start(t, libzmqpeer.Options{Type: "PUB", Bind: []string{"tcp://127.0.0.1:0"}, Args: libArgs})
+				rec = newRecorder(t, peer.Endpoint())
+				if err := sub.Connect(rec.endpoint()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := sub.Subscribe([]byte(topic)); err != nil {
+				t.Fatal(err)
+			}
+			received := 0
+			recv := func(rctx context.Context) ([][]byte, error) {
+				m, err := sub.Recv(rctx)
+				if err != nil {
+					return nil, err
+				}
+				received++
+				if len(m.Frames) != 2 || string(m.Frames[0]) != topic {
+					return nil, fmt.Errorf("our SUB received %s, want only %q messages", showFrames(m.Frames), topic)
+				}
+				return m.Frames, nil
+			}
+			// Publish both topics until one arrives: the subscription
+			// has then reached libzmq.
+			for {
+				for _, tp := range []string{noise, topic} {
+					if err := peer.Send([]byte(tp), []byte("sync")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+				_, err := recv(short)
+				cancel()
+				if err == nil {
+					break
+				}
+				if !isTimeout(err) || ctx.Err() != nil {
+					t.Fatalf("no message from the libzmq PUB: %v", err)
+				}
+			}
+			if err := peer.SendN(n, 8, []byte(noise)); err != nil {
+				t.Fatal(err)
+			}
+			if err := peer.SendN(n, 8, []byte(topic)); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < n; {
+				frames, err := recv(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(frames[1]) == "sync" {
+					continue
+				}
+				if err := libzmqpeer.CheckPayload(uint64(i), 8, frames[1]); err != nil {
+					t.Fatal(err)
+				}
+				i++
+			}
+			// The last message libzmq sent has arrived: the record holds
+			// all it sent.
+			up, down := rec.streams()
+			fromOurs, fromLib := up, down
+			if run.oursServer {
+				fromOurs, fromLib = down, up
+			}
+			oursFrames := mustWireFrames(t, "recorded from ours", fromOurs)
+			libFrames := mustWireFrames(t, "recorded from libzmq", fromLib)
+			count := func(frames []wireFrame, keep func(wireFrame) bool) int {
+				c := 0
+				for _, f := range frames {
+					if keep(f) {
+						c++
+					}
+				}
+				return c
+			}
+			isData := func(f wireFrame) bool { return f.flags&zmtp.FlagCommand == 0 }
+			if !run.secure {
+				isSubscribe := func(f wireFrame) bool { return f.command() == "SUBSCRIBE" && string(f.data()) == topic }
+				if c := count(oursFrames, isSubscribe); c != 1 {
+					t.Errorf("NULL control: %d SUBSCRIBE %q commands seen from ours, want 1: the recorder or the reader is broken", c, topic)
+				}
+				if c := count(libFrames, isData); c != 2*received {
+					t.Errorf("libzmq sent %d message frames for the %d messages (2 frames each) we received", c, received)
+				}
+				return
+			}
+			if rec.seen(topic) || rec.seen(noise) {
+				t.Error("a topic crossed the wire in the clear under CURVE")
+			}
+			if c := count(oursFrames, isData); c != 1 || count(oursFrames, isCurveMessage) != 1 {
+				t.Errorf("after the handshake ours sent %d frames (%d CURVE MESSAGEs), want exactly 1: the encrypted subscription",
+					c, count(oursFrames, isCurveMessage))
+			}
+			if c := count(libFrames, isData); c != 2*received || count(libFrames, isCurveMessage) != c {
+				t.Errorf("libzmq sent %d frames (%d CURVE MESSAGEs) after the handshake for the %d messages (2 frames each) we received",
+					c, count(libFrames, isCurveMessage), received)
+			}
+			t.Logf("ours sent 1 encrypted subscription; libzmq sent %d MESSAGEs for %d messages delivered, none of the %d+ on %q",
+				2*received, received, n, noise)
 		})
 	}
 }
