@@ -143,6 +143,23 @@ def translate_bind(ep):
     return ep
 
 
+def glue_values(ap, argv):
+    """argv with every option's value attached ("--curve-secret=VALUE"): a
+    Z85 key may start with '-', which argparse would take for an option."""
+    takes_value = {o for act in ap._actions if act.nargs is None and act.const is None
+                   for o in act.option_strings}
+    out, i = [], 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in takes_value and i + 1 < len(argv):
+            out.append(tok + "=" + argv[i + 1])
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="peer.py", description="libzmq peer for dripdrop tests")
     ap.add_argument("--type", required=True, type=str.upper, choices=sorted(TYPES))
@@ -179,7 +196,7 @@ def parse_args(argv):
     ap.add_argument("--xpub-verbose", action="store_true")
     ap.add_argument("--zap-domain")
     ap.add_argument("--monitor", action="store_true", help="record socket monitor events for 'events'")
-    a = ap.parse_args(argv)
+    a = ap.parse_args(glue_values(ap, argv))
     if not a.bind and not a.connect:
         ap.error("need at least one --bind or --connect")
     if (a.plain_user is None) != (a.plain_pass is None):
