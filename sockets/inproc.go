@@ -109,6 +109,8 @@ func (d *dialer) connectInproc() error {
 		refused(err)
 		return err
 	}
+	linkInproc(d.p, pp)
+	linkInproc(pp, d.p)
 	s.emit(EventHandshakeSucceeded, d.endpoint, "inproc", nil)
 	peer.emit(EventHandshakeSucceeded, l.endpoint, "inproc", nil)
 
@@ -129,6 +131,8 @@ func (d *dialer) connectInproc() error {
 	stop()
 	d.p.setKill(nil)
 	pp.setKill(nil)
+	unlinkInproc(d.p)
+	unlinkInproc(pp)
 	s.disconnectPipe(d.p)
 	peer.disconnectPipe(pp)
 	s.emit(EventDisconnected, d.endpoint, "inproc", nil)
@@ -136,12 +140,41 @@ func (d *dialer) connectInproc() error {
 	return nil
 }
 
+// linkInproc makes from's high-water mark cover the pipe to as well, for
+// as long as the connection lasts: SNDHWM + the receiver's RCVHWM, so that
+// a sender may queue that many before the receiver reads any (as libzmq's
+// inproc pipe, whose single queue has the sum for its mark), and not only
+// once the pump has moved RCVHWM of them across. A zero mark on either
+// side makes the pipe unlimited, as in libzmq.
+func linkInproc(from, to *pipe) {
+	snd, rcv := from.s.opts.sendHWM, to.s.in.hwm
+	from.mu.Lock()
+	from.peerIn, from.peerHeld = to, to.inShare()
+	from.hwm = 0
+	if snd != 0 && rcv != 0 {
+		from.hwm = snd + rcv
+	}
+	from.mu.Unlock()
+	from.s.sendSig.Notify() // the pipe may have room now
+}
+
+// unlinkInproc ends linkInproc: the pipe is bounded by its own SNDHWM
+// again (a connect-side pipe keeps what it still holds for its next peer).
+func unlinkInproc(p *pipe) {
+	p.mu.Lock()
+	p.peerIn, p.peerHeld = nil, 0
+	p.hwm = p.s.opts.sendHWM
+	p.mu.Unlock()
+	p.s.sendSig.Notify() // a smaller mark, but no peer's share in it
+}
+
 // pump moves messages from one socket's pipe into the other socket's
 // inbound side, in batches. It is the inproc counterpart of a connection's
 // writer and reader together. It takes from the sender's queue only what
-// the receiver has room for, so that a pipe holds exactly the send plus
-// the receive high-water mark (libzmq's inproc sum), and what is still
-// queued when the connection ends stays in the sender's queue.
+// the receiver has room for, so that the receiver holds at most its
+// RCVHWM of it and the sender's queue the rest of the sum linkInproc sets,
+// and what is still queued when the connection ends stays in the sender's
+// queue.
 func pump(ctx context.Context, from *pipe, to *Socket, toPipe *pipe) {
 	batch := make([]outMsg, 0, 64)
 	var msgs [][][]byte

@@ -60,6 +60,13 @@ type pipe struct {
 	killConn  func()     // closes the current connection
 	wake      kick       // wakes the writer
 	idle      signal     // notified when the queue empties and is flushed
+	// peerIn, on an inproc connection, is the receiving socket's pipe
+	// for what this one sends: its share of that socket's inbox counts
+	// against hwm, which is then SNDHWM + the peer's RCVHWM, as libzmq's
+	// inproc pipe (see linkInproc). peerHeld is that share as last seen:
+	// never less than it is, less what inflight counts (see fullLocked).
+	peerIn   *pipe
+	peerHeld int
 
 	// Inbound queue, guarded by s.in.mu.
 	in        inQueue
@@ -85,6 +92,50 @@ func newPipe(s *Socket, endpoint string, bindSide bool) *pipe {
 	}
 }
 
+// fullLocked reports whether the pipe is at its high-water mark. Called
+// with p.mu held. Whatever turns it from true to false must notify
+// s.sendSig, where senders wait for room (written, takeN and
+// tryPushThen's catching up do).
+//
+// On an inproc connection the mark covers the peer's share of its inbox
+// too (peerHeld), which the pump sets in written, in the same hold of
+// p.mu in which it gives the batch it delivered its place in this pipe
+// back: a message on its way is counted once, in inflight or in peerHeld,
+// never twice and never not at all. The receiver reads meanwhile, so
+// peerHeld may be more than the peer holds, never less; the pump reads it
+// afresh as it takes a batch (takeN), and catchUpLocked when a sender
+// finds the pipe full.
+func (p *pipe) fullLocked() bool {
+	return p.hwm != 0 && p.out.len()+p.inflight+p.peerHeld >= p.hwm
+}
+
+// catchUpLocked is called when the pipe looks full: on an inproc
+// connection it reads the peer's share of its inbox afresh, which Recv
+// may have lowered since the pump last looked, and reports whether that
+// made room. It does so only while the pump holds no batch (inflight):
+// one on its way may be in the peer's inbox already and counted twice.
+// Called with p.mu held.
+func (p *pipe) catchUpLocked() bool {
+	q := p.peerIn
+	if q == nil || p.inflight != 0 {
+		return false
+	}
+	if n := q.inShare(); n < p.peerHeld {
+		p.peerHeld = n
+		return !p.fullLocked()
+	}
+	return false
+}
+
+// inShare is how many of p's messages its socket's inbox holds, queued or
+// in Recv's cache: never less than that, though a Recv under way may have
+// taken some already. inLen is read first: refill adds to lent before it
+// takes from inLen.
+func (p *pipe) inShare() int {
+	n := int(p.inLen.Load())
+	return n + int(p.lent.Load())
+}
+
 // tryPush queues a message if there is room; it never blocks.
 func (p *pipe) tryPush(m outMsg) bool { return p.tryPushThen(m, nil) }
 
@@ -92,7 +143,15 @@ func (p *pipe) tryPush(m outMsg) bool { return p.tryPushThen(m, nil) }
 // to be queued but before the writer can see it.
 func (p *pipe) tryPushThen(m outMsg, queued func(*pipe)) bool {
 	p.mu.Lock()
-	if p.closed || (!p.s.opts.conflate && p.hwm != 0 && p.out.len()+p.inflight >= p.hwm) {
+	caughtUp := false // room found by catching up, which others may share
+	if !p.closed && !p.s.opts.conflate && p.fullLocked() {
+		if !p.catchUpLocked() {
+			p.mu.Unlock()
+			return false
+		}
+		caughtUp = true
+	}
+	if p.closed {
 		p.mu.Unlock()
 		return false
 	}
@@ -112,6 +171,9 @@ func (p *pipe) tryPushThen(m outMsg, queued func(*pipe)) bool {
 	p.mu.Unlock()
 	if poke {
 		p.wake.poke()
+	}
+	if caughtUp {
+		p.s.sendSig.Notify()
 	}
 	return true
 }
@@ -215,12 +277,24 @@ func (p *pipe) take(batch []outMsg) []outMsg { return p.takeN(batch, math.MaxInt
 // pokes p.wake, which the writer waits on.
 func (p *pipe) takeN(batch []outMsg, n int) []outMsg {
 	p.mu.Lock()
+	freed := false
+	if q := p.peerIn; q != nil && p.inflight == 0 {
+		// Nothing is on its way: what the peer holds is read afresh,
+		// so that the mark follows its reads batch by batch. Senders
+		// waiting for room are told if that made some.
+		full := p.fullLocked()
+		p.peerHeld = min(p.peerHeld, q.inShare())
+		freed = full && !p.fullLocked()
+	}
 	if !p.directing { // a direct write goes first
 		batch = p.out.take(batch, n)
 	}
 	p.inflight += len(batch)
 	p.asleep = len(batch) == 0
 	p.mu.Unlock()
+	if freed {
+		p.s.sendSig.Notify()
+	}
 	return batch
 }
 
@@ -243,8 +317,11 @@ func (p *pipe) putBack(ms []outMsg) {
 // senders may have been waiting for room.
 func (p *pipe) written(flushed bool) (wasFull bool) {
 	p.mu.Lock()
-	wasFull = p.hwm != 0 && p.out.len()+p.inflight >= p.hwm
+	wasFull = p.fullLocked()
 	p.inflight = 0
+	if q := p.peerIn; q != nil {
+		p.peerHeld = q.inShare() // now with the batch just delivered
+	}
 	empty := p.out.len() == 0
 	p.mu.Unlock()
 	if empty && flushed {
@@ -274,7 +351,7 @@ func (p *pipe) queued() int {
 // flushed. It reports whether senders may have been waiting for room.
 func (p *pipe) encoded(n int) (wasFull bool) {
 	p.mu.Lock()
-	wasFull = p.hwm != 0 && p.out.len()+p.inflight >= p.hwm
+	wasFull = p.fullLocked()
 	p.inflight -= n
 	p.unflushed = true
 	p.mu.Unlock()

@@ -33,6 +33,22 @@ func relNew(t testing.TB, typ Type, opts ...Option) *Socket {
 	return s
 }
 
+// relConnect connects s to ep; a refused Connect fails the test.
+func relConnect(t testing.TB, s *Socket, ep string) {
+	t.Helper()
+	if err := s.Connect(ep); err != nil {
+		t.Fatalf("Connect(%s): %v", ep, err)
+	}
+}
+
+// relSubscribe subscribes s to prefix; a refusal fails the test.
+func relSubscribe(t testing.TB, s *Socket, prefix []byte) {
+	t.Helper()
+	if err := s.Subscribe(prefix); err != nil {
+		t.Fatalf("Subscribe(%q): %v", prefix, err)
+	}
+}
+
 // relBind binds s to a fresh endpoint of the transport and returns the
 // endpoint to connect to.
 func relBind(t testing.TB, s *Socket, transport string) string {

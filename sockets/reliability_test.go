@@ -1204,15 +1204,36 @@ func TestR17HWM(t *testing.T) {
 		}
 	}
 
+	// Non-blocking sends (an expired context) on a connected inproc pipe,
+	// outside a bubble, the pump running alongside: exactly SNDHWM +
+	// RCVHWM are accepted before the receiver reads anything, as libzmq's
+	// inproc pipe takes that many ZMQ_DONTWAIT sends, and the next fails
+	// with the context's error. Once the receiver has read everything and
+	// the pump is idle, the whole sum is free again.
+	for _, c := range []struct {
+		snd, rcv  int
+		pushBinds bool
+	}{{DefaultHWM, DefaultHWM, false}, {DefaultHWM, DefaultHWM, true}, {10, 5, false}, {1, 1, true}} {
+		side := "PULL binds"
+		if c.pushBinds {
+			side = "PUSH binds"
+		}
+		t.Run(fmt.Sprintf("inproc/expired ctx/snd=%d,rcv=%d/%s", c.snd, c.rcv, side), func(t *testing.T) {
+			relExpiredSends(t, c.snd, c.rcv, c.pushBinds)
+		})
+	}
+
 	t.Run("tcp/PUB never blocks on a stalled SUB", func(t *testing.T) {
 		pub := relNew(t, PUB, WithLinger(0))
 		ep := relBind(t, pub, TCP)
 		sub := relNew(t, SUB)
-		sub.Subscribe(nil)
-		sub.Connect(ep)
+		relSubscribe(t, sub, nil)
+		relConnect(t, sub, ep)
 		// Wait for the subscription, then never read again.
 		if !relWaitUntil(5*time.Second, func() bool {
-			pub.Send(context.Background(), NewMsgString("hello"))
+			if err := pub.Send(context.Background(), NewMsgString("hello")); err != nil {
+				t.Fatal(err)
+			}
 			_, err := relRecvT(sub, 5*time.Millisecond)
 			return err == nil
 		}) {
@@ -1255,6 +1276,69 @@ func TestR17HWM(t *testing.T) {
 			t.Errorf("heap grew by %d B; want ≤ %d", growth, bound)
 		}
 	})
+}
+
+// relExpiredSends checks, over a few rounds on one inproc connection,
+// that sends with an expired context are accepted exactly snd + rcv times
+// while nothing is read, and that everything accepted then arrives, in
+// order.
+func relExpiredSends(t *testing.T, snd, rcv int, pushBinds bool) {
+	evs, mon := newRelEvents(t)
+	push := relNew(t, PUSH, WithSendHWM(snd), WithLinger(0), mon)
+	pull := relNew(t, PULL, WithRecvHWM(rcv))
+	binder, connecter := pull, push
+	if pushBinds {
+		binder, connecter = push, pull
+	}
+	ep := relBind(t, binder, Inproc)
+	if err := connecter.Connect(ep); err != nil {
+		t.Fatal(err)
+	}
+	// The pipe has both marks from this event on: it comes once the
+	// inproc connection is linked both ways.
+	if _, ok := evs.wait(5*time.Second, 1, relIs(EventHandshakeSucceeded)); !ok {
+		t.Fatalf("no handshake on the PUSH; events:\n%s", evs)
+	}
+	expired, cancel := context.WithDeadline(context.Background(), time.Now())
+	cancel()
+	const rounds = 10
+	next := 0 // index of the next message sent
+	for round := range rounds {
+		accepted := 0
+		var err error
+		for accepted <= snd+rcv {
+			if err = push.Send(expired, NewMsg(binary.BigEndian.AppendUint32(nil, uint32(next)))); err != nil {
+				break
+			}
+			accepted++
+			next++
+		}
+		if accepted != snd+rcv || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("round %d: %d non-blocking sends accepted, then %v; want exactly %d + %d = %d, then %v",
+				round, accepted, err, snd, rcv, snd+rcv, context.DeadlineExceeded)
+		}
+		for i := next - accepted; i < next; i++ {
+			m, err := relRecvT(pull, 5*time.Second)
+			if err != nil {
+				t.Fatalf("round %d: message %d: %v", round, i, err)
+			}
+			if got := binary.BigEndian.Uint32(m.Frames[0]); got != uint32(i) {
+				t.Fatalf("round %d: message %d carries index %d", round, i, got)
+			}
+		}
+		if m, err := pull.Recv(expired); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("round %d: a message more than was accepted arrived (%v, %v)", round, specStrs(m), err)
+		}
+		// The pump gives the last batch's place back just after the PULL
+		// can read it; wait for that before counting again.
+		pipes := specPipeList(push)
+		if len(pipes) != 1 {
+			t.Fatalf("PUSH has %d pipes; want 1", len(pipes))
+		}
+		if !relWaitUntil(5*time.Second, func() bool { return pipes[0].pending() == 0 }) {
+			t.Fatalf("round %d: the PUSH's pipe still holds %d messages after all were read", round, pipes[0].pending())
+		}
+	}
 }
 
 // TestR17HWMTCP: over tcp, a PUSH to a PULL that never reads accepts at
@@ -1306,6 +1390,52 @@ func TestR17HWMTCP(t *testing.T) {
 	}
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Errorf("Close with linger 0 and a blocked writer took %v", d)
+	}
+}
+
+// TestR17HWMTCPNonBlocking: over tcp, sends with an expired context are
+// accepted at least SNDHWM times and at most as many as the blocking case
+// allows (TestR17HWMTCP), and the first refused one fails with the
+// context's error. Unlike inproc the count is not exact: the writer gives
+// room back as it encodes, and how far it gets meanwhile is up to the
+// scheduler, as libzmq's I/O thread is with ZMQ_DONTWAIT. Whatever was
+// accepted arrives, in order.
+func TestR17HWMTCPNonBlocking(t *testing.T) {
+	relWatchdog(t, 60*time.Second)
+	const snd, rcv, size = 10, 5, 1 << 20
+	pull := relNew(t, PULL, WithRecvHWM(rcv))
+	ep := relBind(t, pull, TCP)
+	evs, mon := newRelEvents(t)
+	push := relNew(t, PUSH, WithSendHWM(snd), WithLinger(0), mon)
+	relConnect(t, push, ep)
+	if _, ok := evs.wait(5*time.Second, 1, relIs(EventHandshakeSucceeded)); !ok {
+		t.Fatalf("no handshake; events:\n%s", evs)
+	}
+	expired, cancel := context.WithDeadline(context.Background(), time.Now())
+	cancel()
+	kernel := relSysctl(t, "/proc/sys/net/ipv4/tcp_wmem") + relSysctl(t, "/proc/sys/net/ipv4/tcp_rmem")
+	upper := snd + rcv + kernel/size + 2
+	n := 0
+	var err error
+	for ; n <= upper; n++ {
+		payload := make([]byte, size) // a sent frame is the socket's until written
+		binary.BigEndian.PutUint32(payload, uint32(n))
+		if err = push.Send(expired, NewMsg(payload)); err != nil {
+			break
+		}
+	}
+	t.Logf("%d non-blocking sends of %d B accepted with SNDHWM %d, RCVHWM %d (bound %d)", n, size, snd, rcv, upper)
+	if n < snd || n > upper || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("%d non-blocking sends accepted, then %v; want within [%d, %d], then %v", n, err, snd, upper, context.DeadlineExceeded)
+	}
+	for i := range n {
+		m, err := relRecvT(pull, 10*time.Second)
+		if err != nil {
+			t.Fatalf("message %d of %d: %v", i, n, err)
+		}
+		if got := binary.BigEndian.Uint32(m.Frames[0]); got != uint32(i) || len(m.Frames[0]) != size {
+			t.Fatalf("message %d carries index %d (%d B)", i, got, len(m.Frames[0]))
+		}
 	}
 }
 
