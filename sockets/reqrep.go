@@ -78,6 +78,7 @@ func (r *reqSocket) inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool 
 			keep = append(keep, frames)
 		} else {
 			p.discard(frames)
+			r.s.stats.dropped.Add(1)
 		}
 	}
 	if len(keep) == 0 {
@@ -128,6 +129,7 @@ func (r *reqSocket) recv(ctx context.Context) (Msg, error) {
 		}
 		// A reply without the delimiter is malformed and dropped.
 		if m.p != want || len(m.frames) < 1 || len(m.frames[0]) != 0 {
+			r.s.stats.dropped.Add(1)
 			continue
 		}
 		r.idle(want)

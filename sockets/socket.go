@@ -54,7 +54,8 @@ type Stats struct {
 	EventsDropped uint64
 	// Dropped counts messages dropped by design: PUB at a subscriber's
 	// high-water mark, ROUTER to an unknown or full peer, REP to a gone
-	// requester.
+	// requester, REQ a reply from a peer it did not ask or one that came
+	// while no request was out (RFC 28 Q5), or without its delimiter.
 	Dropped uint64
 }
 

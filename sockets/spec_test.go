@@ -955,13 +955,16 @@ func specWhoGot(t *testing.T, socks []*Socket) (got, other *Socket) {
 	return socks[1], socks[0]
 }
 
-// specWaitQueuedOrDropped lets an unsolicited reply reach a REQ's queue, if
-// the REQ queues it at all: one that drops such replies on arrival leaves
-// nothing to see, and then this only waits the quiet window.
-func specWaitQueuedOrDropped(req *Socket) {
-	deadline := time.Now().Add(specQuiet)
-	for specInboxLen(req) == 0 && time.Now().Before(deadline) {
-		specPause(2 * time.Millisecond)
+// specWaitDropped waits until the REQ has dropped n replies on arrival
+// (Stats().Dropped): the unsolicited reply has then reached it, and it did
+// not queue it. A REQ that queued it instead fails at once.
+func specWaitDropped(t *testing.T, req *Socket, n uint64) {
+	t.Helper()
+	specEventually(t, 5*time.Second, "the REQ to get the unsolicited reply", func() bool {
+		return req.Stats().Dropped >= n || specInboxLen(req) > 0
+	})
+	if got, q := req.Stats().Dropped, specInboxLen(req); got != n || q != 0 {
+		t.Fatalf("REQ dropped %d replies and queued %d; want %d dropped on arrival, none queued", got, q, n)
 	}
 }
 
@@ -973,7 +976,7 @@ func specQ5(t *testing.T, tr string) {
 	asked, other := specWhoGot(t, routers)
 	specRecvWant(t, asked, "req", "", "question")
 	specSend(t, other, "req", "", "unsolicited")
-	specWaitQueuedOrDropped(req)
+	specWaitDropped(t, req, 1)
 	specSend(t, asked, "req", "", "answer")
 	specRecvWant(t, req, "answer")
 	if n := specInboxLen(req); n != 0 {
@@ -993,7 +996,7 @@ func specQ5Idle(t *testing.T, tr string) {
 	specRecvWant(t, req, "a1")
 
 	specSend(t, other, "req", "", "stale")
-	specWaitQueuedOrDropped(req)
+	specWaitDropped(t, req, 1)
 	specSend(t, req, "q2") // round-robin: to the other peer
 	specEventually(t, 5*time.Second, "q2 to reach the other ROUTER", func() bool { return specInboxLen(other) == 1 })
 	specRecvWant(t, other, "req", "", "q2")
