@@ -73,6 +73,18 @@ func relBind(t testing.TB, s *Socket, transport string) string {
 	return ep
 }
 
+// relBindReserved binds s to a tcp port reserved for the test
+// (relReservePort), for tests that close or unbind it and bind it again:
+// no other bind can take the port in between.
+func relBindReserved(t testing.TB, s *Socket) string {
+	t.Helper()
+	ep := relDeadTCP(t)
+	if err := s.Bind(ep); err != nil {
+		t.Fatalf("Bind(%s): %v", ep, err)
+	}
+	return ep
+}
+
 var relUniqMu sync.Mutex
 var relUniqN int
 
@@ -99,16 +111,46 @@ func relTempDir(t testing.TB) string {
 // relTCPAddr strips "tcp://".
 func relTCPAddr(ep string) string { return strings.TrimPrefix(ep, "tcp://") }
 
-// relDeadTCP returns a tcp endpoint where nobody listens.
+// relDeadTCP returns a tcp endpoint where nobody listens, and where
+// nothing else will listen while the test runs unless the test binds it
+// (relReservePort).
 func relDeadTCP(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return fmt.Sprintf("tcp://127.0.0.1:%d", relReservePort(t))
+}
+
+// relReservePort reserves a port on 127.0.0.1 until the test ends, without
+// listening on it. Listening on a port and closing it to hand it to the
+// test would free it for any bind to port 0 in the meantime (another
+// test's, another package's): the test would connect to a stranger.
+// Instead the port stays bound, with SO_REUSEADDR, by a socket that never
+// listens: connections to it are refused, the kernel picks it for no bind
+// to port 0 (it autobinds only to ports nobody holds, unless
+// net.ipv4.ip_autobind_reuse is set), and a listener that asks for it by
+// number may still take it, as Go's listeners set SO_REUSEADDR too (Linux
+// lets a listener share a port with bound sockets that do not listen).
+func relReservePort(t testing.TB) int {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "tcp://" + addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in4, ok := sa.(*syscall.SockaddrInet4)
+	if !ok || in4.Port == 0 {
+		t.Fatalf("reserved port: getsockname gave %#v", sa)
+	}
+	return in4.Port
 }
 
 func relCtx(t testing.TB, d time.Duration) context.Context {

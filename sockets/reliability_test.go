@@ -1506,10 +1506,10 @@ func TestR18Reconnect(t *testing.T) {
 	})
 	t.Run("tcp/listener closed and rebound", func(t *testing.T) {
 		pull1 := relNew(t, PULL)
-		ep := relBind(t, pull1, TCP)
+		ep := relBindReserved(t, pull1) // rebound below
 		evs, mon := newRelEvents(t)
 		push := relNew(t, PUSH, mon)
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		if err := relSendT(push, 2*time.Second, NewMsgString("one")); err != nil {
 			t.Fatal(err)
 		}
@@ -1540,10 +1540,10 @@ func TestR18Reconnect(t *testing.T) {
 	})
 	t.Run("tcp/Unbind and Bind again on the same socket", func(t *testing.T) {
 		pull := relNew(t, PULL)
-		ep := relBind(t, pull, TCP)
+		ep := relBindReserved(t, pull) // rebound below
 		evs, mon := newRelEvents(t)
 		push := relNew(t, PUSH, mon)
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		if err := relSendT(push, 2*time.Second, NewMsgString("one")); err != nil {
 			t.Fatal(err)
 		}
@@ -1570,10 +1570,10 @@ func TestR18Reconnect(t *testing.T) {
 	})
 	t.Run("tcp/reconnect interval -1: no reconnect", func(t *testing.T) {
 		pull1 := relNew(t, PULL)
-		ep := relBind(t, pull1, TCP)
+		ep := relBindReserved(t, pull1) // rebound below
 		evs, mon := newRelEvents(t)
 		push := relNew(t, PUSH, WithReconnectInterval(-1, 0), WithLinger(0), mon)
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		if err := relSendT(push, 2*time.Second, NewMsgString("one")); err != nil {
 			t.Fatal(err)
 		}
@@ -1601,13 +1601,13 @@ func TestR18Reconnect(t *testing.T) {
 		const topics = 1000
 		topic := func(i int) []byte { return fmt.Appendf(nil, "topic-%04d", i) }
 		pub1 := relNew(t, PUB, WithLinger(0))
-		ep := relBind(t, pub1, TCP)
+		ep := relBindReserved(t, pub1) // rebound below
 		evs, mon := newRelEvents(t)
 		sub := relNew(t, SUB, WithReconnectInterval(20*time.Millisecond, 0), mon)
 		for i := range topics {
-			sub.Subscribe(topic(i))
+			relSubscribe(t, sub, topic(i))
 		}
-		sub.Connect(ep)
+		relConnect(t, sub, ep)
 		prove := func(pub *Socket) (time.Duration, int) {
 			t0 := time.Now()
 			seen := make([]bool, topics)
@@ -1673,12 +1673,12 @@ func TestR18Reconnect(t *testing.T) {
 		// single round.
 		const topics = 1000
 		pub1 := relNew(t, XPUB, WithLinger(0))
-		ep := relBind(t, pub1, TCP)
+		ep := relBindReserved(t, pub1) // rebound below
 		sub := relNew(t, SUB, WithReconnectInterval(20*time.Millisecond, 0))
 		for i := range topics {
-			sub.Subscribe(fmt.Appendf(nil, "topic-%04d", i))
+			relSubscribe(t, sub, fmt.Appendf(nil, "topic-%04d", i))
 		}
-		sub.Connect(ep)
+		relConnect(t, sub, ep)
 		collect := func(x *Socket) {
 			got := map[string]bool{}
 			for len(got) < topics {
@@ -1772,14 +1772,14 @@ func r19Trial(t *testing.T, trial, killAfter, downSends int) (msgs, lost, sentDo
 		t.Fatal(err)
 	}
 	defer pull1.Close()
-	ep := relBind(t, pull1, TCP)
+	ep := relBindReserved(t, pull1) // rebound below
 	evs, mon := newRelEvents(t)
 	push, err := New(PUSH, WithReconnectInterval(10*time.Millisecond, 0), WithLinger(0), mon)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer push.Close()
-	push.Connect(ep)
+	relConnect(t, push, ep)
 
 	var (
 		down          atomic.Bool  // the PUSH has reported the disconnection
@@ -2074,13 +2074,15 @@ func TestR20PushAtomicAcrossKill(t *testing.T) {
 	relWatchdog(t, 60*time.Second)
 	rng := rand.New(rand.NewPCG(21, 21))
 	for trial := range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		// The port stays reserved while the raw peer's listener closes
+		// and the real PULL binds it in its place.
+		ep := relDeadTCP(t)
+		ln, err := net.Listen("tcp", relTCPAddr(ep))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ep := "tcp://" + ln.Addr().String()
 		push := relNew(t, PUSH, WithReconnectInterval(10*time.Millisecond, 0), WithLinger(0))
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		ctx := relCtx(t, 10*time.Second)
 		// A sender keeps sending self-checking multipart messages.
 		stop := make(chan struct{})

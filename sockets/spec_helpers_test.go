@@ -57,22 +57,15 @@ func specTempDir(t *testing.T) string {
 }
 
 // specEndpoint returns a fresh endpoint of transport tr that nobody is
-// bound to yet. Only tests that must connect before anything is bound use
-// it: for tcp that takes a port from a listener closed at once (the one
-// way to know a free port in advance), so everything else binds port 0
-// with specBind and rebinds the resolved endpoint.
+// bound to yet, for tests that connect before anything is bound, and for
+// specBind. For tcp it is a port reserved for the test (relReservePort).
 func specEndpoint(t *testing.T, tr string) string {
 	t.Helper()
 	n := specSeq.Add(1)
 	switch tr {
 	case TCP:
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		return "tcp://" + addr
+		// Held for the test, so that no other bind takes it meanwhile.
+		return fmt.Sprintf("tcp://127.0.0.1:%d", relReservePort(t))
 	case IPC:
 		return fmt.Sprintf("ipc://%s/%d.sock", specTempDir(t), n)
 	case Inproc:
@@ -82,8 +75,7 @@ func specEndpoint(t *testing.T, tr string) string {
 	return ""
 }
 
-// specBind binds s to a fresh endpoint of transport tr and returns it,
-// resolved (for tcp, with the port the system picked).
+// specBind binds s to a fresh endpoint of transport tr and returns it.
 func specBind(t *testing.T, s *Socket, tr string) string {
 	t.Helper()
 	if tr != TCP {
@@ -91,12 +83,19 @@ func specBind(t *testing.T, s *Socket, tr string) string {
 		specBindAt(t, s, ep)
 		return ep
 	}
+	// A port reserved for the test, not port 0: many statements restart
+	// a peer at the same endpoint, and no other bind may take the port
+	// while it is free (port 0 itself is TestTCPEndpoints' subject).
+	ep := specEndpoint(t, tr)
 	before := s.Endpoints()
-	if err := s.Bind("tcp://127.0.0.1:0"); err != nil {
+	if err := s.Bind(ep); err != nil {
 		t.Fatal(err)
 	}
-	for _, ep := range s.Endpoints() {
-		if !slices.Contains(before, ep) {
+	for _, got := range s.Endpoints() {
+		if !slices.Contains(before, got) {
+			if got != ep {
+				t.Fatalf("bound %s, Endpoints() lists %s", ep, got)
+			}
 			return ep
 		}
 	}
