@@ -3,8 +3,10 @@ package sockets
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dripdrop-go/dripdrop/zmtp"
@@ -127,10 +129,11 @@ func TestAuthLoadCurveCertificates(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "broken.key"), []byte("curve\n    public-key = \"short\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewAuth().LoadCurveCertificates(dir); err == nil {
-		t.Error("a broken certificate was accepted")
+	if _, err := NewAuth().LoadCurveCertificates(dir); err == nil ||
+		!strings.Contains(err.Error(), "broken.key") || !strings.Contains(err.Error(), "public-key") {
+		t.Errorf("a broken certificate: %v; want an error naming broken.key and its public-key", err)
 	}
-	if _, err := NewAuth().LoadCurveCertificates(filepath.Join(dir, "nowhere")); err == nil {
-		t.Error("a missing directory was accepted")
+	if _, err := NewAuth().LoadCurveCertificates(filepath.Join(dir, "nowhere")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing directory: %v; want fs.ErrNotExist", err)
 	}
 }

@@ -237,14 +237,19 @@ func TestConflate(t *testing.T) {
 func TestImmediate(t *testing.T) {
 	for _, tr := range []string{Inproc, TCP} {
 		t.Run(tr, func(t *testing.T) {
-			push := relNew(t, PUSH, WithImmediate(), WithLinger(0))
+			evs, mon := newRelEvents(t)
+			push := relNew(t, PUSH, WithImmediate(), WithLinger(0), mon)
 			dead := specEndpoint(t, tr)
-			push.Connect(dead)
-			if err := relSendT(push, 100*time.Millisecond, NewMsgString("x")); !errors.Is(err, context.DeadlineExceeded) {
+			relConnect(t, push, dead)
+			// With only an absent peer no pipe takes a message: a
+			// non-blocking send (expired context) fails at once.
+			expired, cancel := context.WithDeadline(context.Background(), time.Now())
+			cancel()
+			if err := push.Send(expired, NewMsgString("x")); !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("Send with only an absent peer: %v; want DeadlineExceeded", err)
 			}
 			pull := relNew(t, PULL)
-			push.Connect(relBind(t, pull, tr))
+			relConnect(t, push, relBind(t, pull, tr))
 			for i := range 10 {
 				if err := relSendT(push, 5*time.Second, NewMsgString(fmt.Sprint(i))); err != nil {
 					t.Fatal(err)
@@ -256,11 +261,37 @@ func TestImmediate(t *testing.T) {
 					t.Fatalf("message %d went elsewhere: %v %q", i, err, m.Frames)
 				}
 			}
-			// The absent peer appears: nothing was queued for it.
+			// The absent peer appears. Once the PUSH is connected to it
+			// (its handshake event comes after the pipe joins the load
+			// balancer), four markers go out round-robin, two to each
+			// peer; a connection keeps its order, so the late peer's
+			// first message is a marker unless something was queued
+			// for it while it was absent.
 			late := relNew(t, PULL)
 			specBindAt(t, late, dead)
-			if m, err := relRecvT(late, 200*time.Millisecond); err == nil {
-				t.Fatalf("the late peer got %q, queued while it was absent", m.Frames)
+			if _, ok := evs.wait(10*time.Second, 1, func(e Event) bool {
+				return e.Type == EventHandshakeSucceeded && e.Endpoint == dead
+			}); !ok {
+				t.Fatalf("the PUSH never connected to the late peer; events:\n%s", evs)
+			}
+			for i := range 4 {
+				if err := relSendT(push, 5*time.Second, NewMsgString(fmt.Sprint("marker-", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 2 {
+				m, err := relRecvT(late, 5*time.Second)
+				if err != nil {
+					t.Fatalf("the late peer got no marker: %v", err)
+				}
+				if !strings.HasPrefix(string(m.Frames[0]), "marker-") {
+					t.Fatalf("the late peer got %q, queued while it was absent", m.Frames)
+				}
+			}
+			for range 2 {
+				if m, err := relRecvT(pull, 5*time.Second); err != nil || !strings.HasPrefix(string(m.Frames[0]), "marker-") {
+					t.Fatalf("the first peer: %v %q; want a marker", err, m.Frames)
+				}
 			}
 		})
 	}

@@ -215,6 +215,15 @@ func relWaitRouterPeer(t testing.TB, r *Socket, id string) {
 	}
 }
 
+// relPubTopics is the number of distinct topics a PUB or XPUB has
+// subscriptions for.
+func relPubTopics(pub *Socket) int {
+	ps := pub.beh.(*pubSocket)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.subs.topics
+}
+
 // relFDs is the number of open file descriptors of the process.
 func relFDs(t testing.TB) int {
 	t.Helper()
