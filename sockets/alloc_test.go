@@ -130,28 +130,36 @@ func TestSendAllocs(t *testing.T) {
 		if per > 0.001 {
 			t.Errorf("%.5f allocations per sent message, want 0", per)
 		}
-		if n := testing.AllocsPerRun(10_000, func() { s.Send(ctx, m) }); n != 0 {
+		n := testing.AllocsPerRun(10_000, func() {
+			if e := s.Send(ctx, m); e != nil {
+				err = e
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
 			t.Errorf("AllocsPerRun: %v per Send, want 0", n)
 		}
 	}
 	t.Run("PUSH/tcp", func(t *testing.T) {
 		ep, _ := allocListen(t, zmtp.Config{SocketType: zmtp.Pull}, nil, nil)
 		push := relNew(t, PUSH, WithLinger(0))
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		allocConnected(t, push)
 		gate(t, push, NewMsg(payload))
 	})
 	t.Run("DEALER/tcp multipart", func(t *testing.T) {
 		ep, _ := allocListen(t, zmtp.Config{SocketType: zmtp.Router}, nil, nil)
 		d := relNew(t, DEALER, WithLinger(0))
-		d.Connect(ep)
+		relConnect(t, d, ep)
 		allocConnected(t, d)
 		gate(t, d, NewMsg([]byte("head"), payload, make([]byte, 16<<10)))
 	})
 	t.Run("ROUTER/tcp", func(t *testing.T) {
 		r := relNew(t, ROUTER, WithLinger(0))
 		ep, _ := allocListen(t, zmtp.Config{SocketType: zmtp.Dealer, Identity: []byte("d")}, nil, nil)
-		r.Connect(ep)
+		relConnect(t, r, ep)
 		allocConnected(t, r)
 		relWaitRouterPeer(t, r, "d")
 		gate(t, r, NewMsg([]byte("d"), payload))
@@ -164,7 +172,7 @@ func TestSendAllocs(t *testing.T) {
 					zc.Flush()
 				}
 			})
-			pub.Connect(ep)
+			relConnect(t, pub, ep)
 		}
 		if !relWaitUntil(10*time.Second, func() bool { return allocPubSubscribers(pub) == 4 }) {
 			t.Fatal("the subscriptions never arrived")
@@ -175,7 +183,7 @@ func TestSendAllocs(t *testing.T) {
 		pull := relNew(t, PULL)
 		ep := relBind(t, pull, Inproc)
 		push := relNew(t, PUSH, WithLinger(0))
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		ctx, cancel := context.WithCancel(context.Background())
 		drained := make(chan struct{})
 		go func() {
@@ -213,7 +221,7 @@ func TestRecvAllocs(t *testing.T) {
 			}
 			pull := relNew(t, PULL)
 			ep, _ := allocListen(t, zmtp.Config{SocketType: zmtp.Push}, stream, nil)
-			pull.Connect(ep)
+			relConnect(t, pull, ep)
 			ctx := context.Background()
 			var err error
 			per := allocsPer(tc.n, func() {

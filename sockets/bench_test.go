@@ -193,7 +193,9 @@ func benchPubSub(b *testing.B, tr string, nsub int) {
 	warm := NewMsgString("W")
 	for _, sub := range subs {
 		for {
-			pub.Send(ctx, warm)
+			if err := pub.Send(ctx, warm); err != nil {
+				b.Fatal(err)
+			}
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 			_, err := sub.Recv(wctx)
 			cancel()
@@ -223,7 +225,9 @@ func benchPubSub(b *testing.B, tr string, nsub int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < n; i++ {
-		pub.Send(ctx, msg)
+		if err := pub.Send(ctx, msg); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for range subs {
 		if err := <-done; err != nil {

@@ -46,20 +46,35 @@ func Example_reqRep() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	rep, _ := sockets.New(sockets.REP)
+	rep, err := sockets.New(sockets.REP)
+	if err != nil {
+		panic(err)
+	}
 	defer rep.Close()
-	_ = rep.Bind("inproc://example-reqrep")
-	req, _ := sockets.New(sockets.REQ)
+	if err := rep.Bind("inproc://example-reqrep"); err != nil {
+		panic(err)
+	}
+	req, err := sockets.New(sockets.REQ)
+	if err != nil {
+		panic(err)
+	}
 	defer req.Close()
-	_ = req.Connect("inproc://example-reqrep")
+	if err := req.Connect("inproc://example-reqrep"); err != nil {
+		panic(err)
+	}
 
 	go func() {
 		m, err := rep.Recv(ctx)
 		if err == nil {
-			_ = rep.Send(ctx, sockets.NewMsg(append([]byte("re: "), m.Frames[0]...)))
+			err = rep.Send(ctx, sockets.NewMsg(append([]byte("re: "), m.Frames[0]...)))
+		}
+		if err != nil {
+			fmt.Println("REP:", err)
 		}
 	}()
-	_ = req.Send(ctx, sockets.NewMsgString("ping"))
+	if err := req.Send(ctx, sockets.NewMsgString("ping")); err != nil {
+		panic(err)
+	}
 	reply, err := req.Recv(ctx)
 	fmt.Println(string(reply.Frames[0]), err)
 	// Output: re: ping <nil>

@@ -375,7 +375,9 @@ func TestHostileServerPartialMultipart(t *testing.T) {
 	}
 	// The whole message must be the first thing delivered.
 	serve(true)
-	pull.Disconnect("tcp://" + ln.Addr().String())
+	if err := pull.Disconnect("tcp://" + ln.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
 	var g int
 	okG := relWaitUntil(5*time.Second, func() bool { g = runtime.NumGoroutine(); return g <= baseG })
 	heap1 := relHeap()

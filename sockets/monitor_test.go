@@ -108,7 +108,7 @@ func TestMonitorFailures(t *testing.T) {
 	t.Run("connect delayed and retried, with the dial error", func(t *testing.T) {
 		evs, mon := newRelEvents(t)
 		s := relNew(t, PUSH, mon, WithReconnectInterval(10*time.Millisecond, 0), WithLinger(0))
-		s.Connect("ipc://" + relTempDir(t) + "/nobody.sock")
+		relConnect(t, s, "ipc://"+relTempDir(t)+"/nobody.sock")
 		e, ok := evs.wait(5*time.Second, 2, relIs(EventConnectDelayed))
 		if !ok || e.Err == nil {
 			t.Fatalf("connect-delayed: %v %v; want the dial error as its reason", e, ok)
@@ -124,7 +124,7 @@ func TestMonitorFailures(t *testing.T) {
 		ep := relBind(t, srv, TCP)
 		evs, mon := newRelEvents(t)
 		cli := relNew(t, PUSH, mon, WithPlainClient("u", "p"), WithLinger(0), WithReconnectInterval(10*time.Millisecond, 0))
-		cli.Connect(ep)
+		relConnect(t, cli, ep)
 		e, ok := evs.wait(5*time.Second, 1, relIs(EventReconnectStopped))
 		if !ok || !errors.Is(e.Err, zmtp.ErrAuth) {
 			t.Fatalf("reconnect-stopped: %v %v; want it, with the refusal as the reason:\n%s", e, ok, evs)
@@ -136,7 +136,7 @@ func TestMonitorFailures(t *testing.T) {
 	t.Run("events that do not fit are counted, never block", func(t *testing.T) {
 		ch := make(chan Event, 1)
 		s := relNew(t, PUSH, WithMonitor(ch), WithReconnectInterval(time.Millisecond, 0), WithLinger(0))
-		s.Connect("ipc://" + relTempDir(t) + "/nobody.sock")
+		relConnect(t, s, "ipc://"+relTempDir(t)+"/nobody.sock")
 		if !relWaitUntil(5*time.Second, func() bool { return s.Stats().EventsDropped > 0 }) {
 			t.Fatal("Stats().EventsDropped stayed 0 with a full monitor channel")
 		}

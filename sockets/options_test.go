@@ -100,7 +100,7 @@ func TestOptionValidation(t *testing.T) {
 func reconnectGaps(t *testing.T, n int, opts ...Option) []time.Duration {
 	evs, mon := newRelEvents(t)
 	s := relNew(t, PUSH, append([]Option{mon, WithLinger(0)}, opts...)...)
-	s.Connect("ipc://" + relTempDir(t) + "/nobody.sock")
+	relConnect(t, s, "ipc://"+relTempDir(t)+"/nobody.sock")
 	if _, ok := evs.wait(time.Hour, n, relIs(EventConnectRetried)); !ok {
 		t.Fatalf("fewer than %d retries:\n%s", n, evs)
 	}
@@ -168,7 +168,7 @@ func TestConflate(t *testing.T) {
 			t.Run(tr+"/"+rt.String(), func(t *testing.T) {
 				r := relNew(t, rt, WithConflate())
 				if rt == SUB {
-					r.Subscribe(nil)
+					relSubscribe(t, r, nil)
 				}
 				ep := relBind(t, r, tr)
 				st := PUSH
@@ -176,11 +176,13 @@ func TestConflate(t *testing.T) {
 					st = PUB
 				}
 				s := relNew(t, st, WithLinger(0))
-				s.Connect(ep)
+				relConnect(t, s, ep)
 				if rt == SUB {
 					// Until the subscription is in, the PUB drops.
 					if !relWaitUntil(5*time.Second, func() bool {
-						s.Send(context.Background(), NewMsgString("probe"))
+						if err := s.Send(context.Background(), NewMsgString("probe")); err != nil {
+							t.Fatal(err)
+						}
 						_, err := relRecvT(r, 5*time.Millisecond)
 						return err == nil
 					}) {
@@ -211,7 +213,7 @@ func TestConflate(t *testing.T) {
 	t.Run("inproc/outbound PUSH queue", func(t *testing.T) {
 		push := relNew(t, PUSH, WithConflate(), WithLinger(0))
 		ep := "inproc://conflate-out-" + fmt.Sprint(relUniq())
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		for i := range n {
 			if err := relSendT(push, time.Second, msg(i)); err != nil {
 				t.Fatalf("send %d to a conflating queue: %v (it never fills)", i, err)
@@ -306,7 +308,7 @@ func TestMaxMsgSize(t *testing.T) {
 	pull := relNew(t, PULL, WithMaxMsgSize(limit), mon)
 	ep := relBind(t, pull, TCP)
 	push := relNew(t, PUSH, WithReconnectInterval(10*time.Millisecond, 0))
-	push.Connect(ep)
+	relConnect(t, push, ep)
 	ctx := relCtx(t, 10*time.Second)
 	fits := NewMsg(make([]byte, limit-zmtp.FrameOverhead))
 	tooBig := NewMsg(make([]byte, limit))

@@ -53,7 +53,7 @@ func r11Child(t *testing.T) {
 			xpub := relNew(t, XPUB, WithLinger(0))
 			ep := relBind(t, xpub, tr)
 			sub := relNew(t, SUB, WithLinger(0))
-			sub.Connect(ep)
+			relConnect(t, sub, ep)
 			heap0 := relHeap()
 			if err := sub.Subscribe(big); err != nil {
 				t.Fatal(err)
@@ -105,9 +105,9 @@ func r11Child(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sub.Connect(ep)
+		relConnect(t, sub, ep)
 		for i := range n {
-			sub.Subscribe(fmt.Appendf(nil, "topic/%06d", i))
+			relSubscribe(t, sub, fmt.Appendf(nil, "topic/%06d", i))
 		}
 		for i := range n {
 			m, err := xpub.Recv(ctx)
@@ -145,7 +145,7 @@ func r11Child(t *testing.T) {
 		pub := relNew(t, PUB, WithLinger(0))
 		ep := relBind(t, pub, Inproc)
 		xsub := relNew(t, XSUB, WithLinger(0), WithSendHWM(0))
-		xsub.Connect(ep)
+		relConnect(t, xsub, ep)
 		for _, raw := range [][]byte{{0}, []byte("\x00never")} {
 			if err := xsub.Send(ctx, NewMsg(raw)); err != nil {
 				t.Fatal(err)
@@ -153,11 +153,17 @@ func r11Child(t *testing.T) {
 		}
 		for i := range 1_000_000 {
 			topic := fmt.Appendf(nil, "p%d", i%1000)
-			xsub.Send(ctx, NewMsg(append([]byte{1}, topic...)))
-			xsub.Send(ctx, NewMsg(append([]byte{0}, topic...)))
+			if err := xsub.Send(ctx, NewMsg(append([]byte{1}, topic...))); err != nil {
+				t.Fatal(err)
+			}
+			if err := xsub.Send(ctx, NewMsg(append([]byte{0}, topic...))); err != nil {
+				t.Fatal(err)
+			}
 		}
 		// Then a real subscription, which must be the only one left.
-		xsub.Send(ctx, NewMsg([]byte("\x01live")))
+		if err := xsub.Send(ctx, NewMsg([]byte("\x01live"))); err != nil {
+			t.Fatal(err)
+		}
 		if !relWaitUntil(10*time.Second, func() bool { return specPubHas(pub, "live") }) {
 			t.Fatal("the last subscription never arrived")
 		}

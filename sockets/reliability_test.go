@@ -385,14 +385,13 @@ func relChurnPairs() []relChurnPair {
 			if err := srv.Send(ctx, NewMsg(append([]byte{1}, topic...))); err != nil {
 				return err
 			}
-			defer srv.Send(ctx, NewMsg(append([]byte{0}, topic...)))
 			for {
 				m, err := cli.Recv(ctx)
 				if err != nil {
 					return err
 				}
 				if m.Frames[0][0] == 1 && string(m.Frames[0][1:]) == topic {
-					return nil
+					return srv.Send(ctx, NewMsg(append([]byte{0}, topic...)))
 				}
 			}
 		}},
@@ -443,7 +442,7 @@ func relRunChurn(t *testing.T, tr string, pair relChurnPair, cycles int) {
 	baseFD := relFDs(t)
 	srv := relNew(t, pair.server, opts...)
 	if pair.server == SUB {
-		srv.Subscribe(nil)
+		relSubscribe(t, srv, nil)
 	}
 	ep := relBind(t, srv, tr)
 	ctx := relCtx(t, 60*time.Second)
@@ -542,7 +541,7 @@ func TestR14RawKilledMidHandshake(t *testing.T) {
 		t.Errorf("file descriptors: %d, baseline %d", fds, baseFD)
 	}
 	push := relNew(t, PUSH, WithLinger(0))
-	push.Connect(ep)
+	relConnect(t, push, ep)
 	if err := relSendT(push, 5*time.Second, NewMsgString("after")); err != nil {
 		t.Fatal(err)
 	}
@@ -564,7 +563,7 @@ func TestR14PairRefusedPeerKeepsMessages(t *testing.T) {
 			srv := relNew(t, PAIR, mon)
 			ep := relBind(t, srv, tr)
 			c1 := relNew(t, PAIR)
-			c1.Connect(ep)
+			relConnect(t, c1, ep)
 			ctx := relCtx(t, 10*time.Second)
 			if err := c1.Send(ctx, NewMsgString("from-c1")); err != nil {
 				t.Fatal(err)
@@ -574,7 +573,7 @@ func TestR14PairRefusedPeerKeepsMessages(t *testing.T) {
 			}
 			cevs, cmon := newRelEvents(t)
 			c2 := relNew(t, PAIR, WithReconnectInterval(20*time.Millisecond, 0), WithLinger(0), cmon)
-			c2.Connect(ep)
+			relConnect(t, c2, ep)
 			if err := c2.Send(ctx, NewMsgString("from-c2")); err != nil {
 				t.Fatal(err)
 			}
@@ -633,7 +632,9 @@ func TestR15ShutdownStress(t *testing.T) {
 				if g%2 == 0 {
 					// A queued subscription gives Close something to
 					// linger on when the connection is not up yet.
-					sub.Subscribe([]byte(fmt.Sprint(g)))
+					if err := sub.Subscribe([]byte(fmt.Sprint(g))); err != nil {
+						t.Error(err)
+					}
 				}
 				if err := sub.Connect(ep); err != nil {
 					t.Error(err)
@@ -709,7 +710,7 @@ func TestR15CloseUnblocks(t *testing.T) {
 			// Close lingers on the queued message (the peer never comes)
 			// but the blocked Send must not wait for that.
 			s := relNew(t, PUSH, WithSendHWM(1), WithLinger(300*time.Millisecond))
-			s.Connect(relDeadTCP(t))
+			relConnect(t, s, relDeadTCP(t))
 			if err := relSendT(s, time.Second, NewMsgString("fills the queue")); err != nil {
 				t.Fatal(err)
 			}
@@ -724,15 +725,15 @@ func TestR15CloseUnblocks(t *testing.T) {
 			pub := relNew(t, PUB)
 			ep := relBind(t, pub, Inproc)
 			s := relNew(t, SUB)
-			s.Subscribe(nil)
-			s.Connect(ep)
+			relSubscribe(t, s, nil)
+			relConnect(t, s, ep)
 			return s, DefaultLinger, func(ctx context.Context) error { _, err := s.Recv(ctx); return err }
 		}, 0},
 		{"REQ Recv, reply never comes", func(t *testing.T) (*Socket, time.Duration, func(context.Context) error) {
 			rep := relNew(t, REP)
 			ep := relBind(t, rep, TCP)
 			s := relNew(t, REQ)
-			s.Connect(ep)
+			relConnect(t, s, ep)
 			if err := relSendT(s, time.Second, NewMsgString("q")); err != nil {
 				t.Fatal(err)
 			}
@@ -744,7 +745,7 @@ func TestR15CloseUnblocks(t *testing.T) {
 			rep := relNew(t, REP)
 			ep := relBind(t, rep, TCP)
 			s := relNew(t, REQ)
-			s.Connect(ep)
+			relConnect(t, s, ep)
 			if err := relSendT(s, time.Second, NewMsgString("q")); err != nil {
 				t.Fatal(err)
 			}
@@ -763,7 +764,7 @@ func TestR15CloseUnblocks(t *testing.T) {
 			s := relNew(t, ROUTER, WithRouterMandatory(), WithSendHWM(1), WithLinger(0))
 			ep := relBind(t, s, Inproc)
 			d := relNew(t, DEALER, WithIdentity([]byte("d")), WithRecvHWM(1))
-			d.Connect(ep)
+			relConnect(t, d, ep)
 			relWaitRouterPeer(t, s, "d")
 			// Fill the peer: sends succeed until the queue is full.
 			for i := 0; ; i++ {
@@ -876,7 +877,7 @@ func TestR15ReqRecvCloseRace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Connect(ep)
+			relConnect(t, req, ep)
 			if err := relSendT(req, time.Second, NewMsgString("q")); err != nil {
 				t.Fatal(err)
 			}
@@ -893,7 +894,9 @@ func TestR15ReqRecvCloseRace(t *testing.T) {
 			if _, err := relRecvT(rep, time.Second); err != nil {
 				t.Fatal(err)
 			}
-			rep.Send(context.Background(), NewMsgString("late"))
+			if err := rep.Send(context.Background(), NewMsgString("late")); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 	if len(wrong) > 0 {
@@ -927,7 +930,7 @@ func TestR16Linger(t *testing.T) {
 	t.Run("tcp/linger 0, unreachable", func(t *testing.T) {
 		ep := relDeadTCP(t)
 		push := relNew(t, PUSH, WithLinger(0))
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		queue(t, push)
 		d := timeClose(t, push)
 		t.Logf("Close took %v", d)
@@ -947,7 +950,7 @@ func TestR16Linger(t *testing.T) {
 		pull := relNew(t, PULL)
 		ep := relBind(t, pull, TCP)
 		push := relNew(t, PUSH, WithLinger(200*time.Millisecond))
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		queue(t, push) // most likely queued before the connection is up
 		d := timeClose(t, push)
 		for i := range n {
@@ -966,7 +969,7 @@ func TestR16Linger(t *testing.T) {
 	})
 	t.Run("tcp/linger 200ms, unreachable", func(t *testing.T) {
 		push := relNew(t, PUSH, WithLinger(200*time.Millisecond))
-		push.Connect(relDeadTCP(t))
+		relConnect(t, push, relDeadTCP(t))
 		queue(t, push)
 		d := timeClose(t, push)
 		t.Logf("Close took %v", d)
@@ -976,7 +979,7 @@ func TestR16Linger(t *testing.T) {
 	})
 	t.Run("tcp/default linger, never connected", func(t *testing.T) {
 		push := relNew(t, PUSH)
-		push.Connect(relDeadTCP(t))
+		relConnect(t, push, relDeadTCP(t))
 		queue(t, push)
 		d := timeClose(t, push)
 		t.Logf("Close took %v (DefaultLinger %v)", d, DefaultLinger)
@@ -999,7 +1002,7 @@ func TestR16Linger(t *testing.T) {
 	t.Run("inproc/synctest/linger 0, never connected", func(t *testing.T) {
 		relBubble(t, func(t *testing.T) {
 			push := relNew(t, PUSH, WithLinger(0))
-			push.Connect("inproc://r16-nobody-0")
+			relConnect(t, push, "inproc://r16-nobody-0")
 			queue(t, push)
 			if d := bubbleClose(t, push); d != 0 {
 				t.Errorf("Close took %v (fake clock) with linger 0", d)
@@ -1009,7 +1012,7 @@ func TestR16Linger(t *testing.T) {
 	t.Run("inproc/synctest/linger 200ms, unreachable", func(t *testing.T) {
 		relBubble(t, func(t *testing.T) {
 			push := relNew(t, PUSH, WithLinger(200*time.Millisecond))
-			push.Connect("inproc://r16-nobody-200")
+			relConnect(t, push, "inproc://r16-nobody-200")
 			queue(t, push)
 			if d := bubbleClose(t, push); d != 200*time.Millisecond {
 				t.Errorf("Close took %v (fake clock); want exactly the 200 ms linger", d)
@@ -1019,7 +1022,7 @@ func TestR16Linger(t *testing.T) {
 	t.Run("inproc/synctest/default linger, never connected", func(t *testing.T) {
 		relBubble(t, func(t *testing.T) {
 			push := relNew(t, PUSH)
-			push.Connect("inproc://r16-nobody-default")
+			relConnect(t, push, "inproc://r16-nobody-default")
 			queue(t, push)
 			if d := bubbleClose(t, push); d != DefaultLinger {
 				t.Errorf("Close took %v (fake clock); want DefaultLinger = %v", d, DefaultLinger)
@@ -1031,7 +1034,7 @@ func TestR16Linger(t *testing.T) {
 			pull := relNew(t, PULL)
 			ep := relBind(t, pull, Inproc)
 			push := relNew(t, PUSH, WithLinger(200*time.Millisecond))
-			push.Connect(ep)
+			relConnect(t, push, ep)
 			queue(t, push)
 			d := bubbleClose(t, push)
 			if d >= 200*time.Millisecond {
@@ -1052,7 +1055,7 @@ func TestR16Linger(t *testing.T) {
 		relBubble(t, func(t *testing.T) {
 			const ep = "inproc://r16-late-binder"
 			push := relNew(t, PUSH, WithLinger(-1))
-			push.Connect(ep)
+			relConnect(t, push, ep)
 			queue(t, push)
 			start := time.Now()
 			closed := make(chan error, 1)
@@ -1102,7 +1105,7 @@ func TestR16InprocRegistryBubbleHygiene(t *testing.T) {
 		pull := relNew(t, PULL)
 		ep := relBind(t, pull, Inproc)
 		push := relNew(t, PUSH, WithLinger(0))
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		if err := relSendT(push, time.Second, NewMsgString("x")); err != nil {
 			t.Fatal(err)
 		}
@@ -1111,7 +1114,7 @@ func TestR16InprocRegistryBubbleHygiene(t *testing.T) {
 		}
 		// A connect that waits for a binder that never comes.
 		waiter := relNew(t, PUSH, WithLinger(0))
-		waiter.Connect("inproc://r16-hygiene-never-bound")
+		relConnect(t, waiter, "inproc://r16-hygiene-never-bound")
 		synctest.Wait()
 		if !relInprocSignalHeld() {
 			t.Error("a connect waiting for its binder is not registered as a waiter")
@@ -1164,7 +1167,7 @@ func TestR17HWM(t *testing.T) {
 			push := relNew(t, PUSH, append(popts, WithLinger(0))...)
 			pull := relNew(t, PULL, qopts...)
 			if connectFirst {
-				push.Connect(ep)
+				relConnect(t, push, ep)
 				// Before the bind only the PUSH's own queue holds.
 				n, err := relCountSends(push, 10*(sndHWM+rcvHWM), 100*time.Millisecond)
 				if n != sndHWM || !errors.Is(err, context.DeadlineExceeded) {
@@ -1182,7 +1185,7 @@ func TestR17HWM(t *testing.T) {
 				if err := pull.Bind(ep); err != nil {
 					t.Fatal(err)
 				}
-				push.Connect(ep)
+				relConnect(t, push, ep)
 				n, err := relCountSends(push, 10*(sndHWM+rcvHWM), 100*time.Millisecond)
 				if n != sndHWM+rcvHWM || !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("bind first: %d sends succeeded (%v); want exactly %d + %d = %d, then DeadlineExceeded", n, err, sndHWM, rcvHWM, sndHWM+rcvHWM)
@@ -1365,7 +1368,7 @@ func TestR17HWMTCP(t *testing.T) {
 	pull := relNew(t, PULL, WithRecvHWM(rcv))
 	ep := relBind(t, pull, TCP)
 	push := relNew(t, PUSH, WithSendHWM(snd), WithLinger(0))
-	push.Connect(ep)
+	relConnect(t, push, ep)
 	payload := make([]byte, size)
 	n := 0
 	for ; n < 10_000; n++ {
@@ -1504,7 +1507,7 @@ func TestR18Reconnect(t *testing.T) {
 	t.Run("inproc/connect before bind", func(t *testing.T) {
 		ep := fmt.Sprintf("inproc://r18-early-%d", relUniq())
 		push := relNew(t, PUSH)
-		push.Connect(ep)
+		relConnect(t, push, ep)
 		if err := relSendT(push, time.Second, NewMsgString("early")); err != nil {
 			t.Fatal(err)
 		}
@@ -1600,7 +1603,11 @@ func TestR18Reconnect(t *testing.T) {
 		if err := pull2.Bind(ep); err != nil {
 			t.Fatal(err)
 		}
-		relSendT(push, 300*time.Millisecond, NewMsgString("two")) // may block: there is no peer any more
+		// It may be queued (the pipe survives) or time out: there is no
+		// peer any more, and there will be none.
+		if err := relSendT(push, 300*time.Millisecond, NewMsgString("two")); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatal(err)
+		}
 		if m, err := relRecvT(pull2, 500*time.Millisecond); err == nil {
 			t.Errorf("reconnect interval -1, yet a message arrived after the rebind: %q", m.Frames)
 		}
@@ -1744,7 +1751,9 @@ func TestR18Reconnect(t *testing.T) {
 		collect(pub2)
 		t.Logf("restarted XPUB had all %d subscriptions %v after its bind", topics, time.Since(t0))
 		for i := range topics {
-			pub2.Send(context.Background(), NewMsg(fmt.Appendf(nil, "topic-%04d", i)))
+			if err := pub2.Send(context.Background(), NewMsg(fmt.Appendf(nil, "topic-%04d", i))); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for i := range topics {
 			m, err := relRecvT(sub, 5*time.Second)
@@ -2005,7 +2014,7 @@ func TestR20AtomicMultipart(t *testing.T) {
 	pull := relNew(t, PULL)
 	ep := relBind(t, pull, TCP)
 	good := relNew(t, PUSH)
-	good.Connect(ep)
+	relConnect(t, good, ep)
 	ctx := relCtx(t, 60*time.Second)
 	wholeFromRaw := 0
 	check := func(m Msg, what string) {
@@ -2240,7 +2249,7 @@ func TestR21HeartbeatSilentPeer(t *testing.T) {
 		defer ln.Close()
 		evs, mon := newRelEvents(t)
 		push := relNew(t, PUSH, WithHeartbeat(ivl, timeout, 0), WithReconnectInterval(time.Hour, 0), WithLinger(0), mon)
-		push.Connect("tcp://" + ln.Addr().String())
+		relConnect(t, push, "tcp://"+ln.Addr().String())
 		nc, err := ln.Accept()
 		if err != nil {
 			t.Fatal(err)
@@ -2340,9 +2349,9 @@ func TestR21HeartbeatHealthy(t *testing.T) {
 		ce, cm := newRelEvents(t)
 		c := relNew(t, p.conn, append(opts(p.hbCo), cm)...)
 		if p.conn == SUB {
-			c.Subscribe(nil)
+			relSubscribe(t, c, nil)
 		}
-		c.Connect(ep)
+		relConnect(t, c, ep)
 		sides = append(sides, side{be, b, p.name + " (bound)"}, side{ce, c, p.name + " (connecting)"})
 	}
 	for _, sd := range sides {
@@ -2401,7 +2410,7 @@ func TestR24Router(t *testing.T) {
 			r := relNew(t, ROUTER, WithRouterMandatory(), WithSendHWM(1), WithLinger(0))
 			ep := relBind(t, r, Inproc)
 			d := relNew(t, DEALER, WithIdentity([]byte("d")), WithRecvHWM(1))
-			d.Connect(ep)
+			relConnect(t, d, ep)
 			synctest.Wait()
 			accepted := 0
 			var err error
@@ -2437,7 +2446,7 @@ func TestR24Router(t *testing.T) {
 		r := relNew(t, ROUTER, WithRouterMandatory(), WithSendHWM(1), WithLinger(0))
 		ep := relBind(t, r, TCP)
 		d := relNew(t, DEALER, WithIdentity([]byte("d")), WithRecvHWM(1))
-		d.Connect(ep)
+		relConnect(t, d, ep)
 		// Wait until the ROUTER knows the peer.
 		if !relWaitUntil(5*time.Second, func() bool {
 			return !errors.Is(relSendT(r, time.Second, NewMsgString("d", "hello")), ErrHostUnreachable)
@@ -2467,7 +2476,7 @@ func TestR24Router(t *testing.T) {
 		r := relNew(t, ROUTER, WithRouterMandatory(), WithSendHWM(1), WithLinger(0))
 		ep := relBind(t, r, Inproc)
 		d := relNew(t, DEALER, WithIdentity([]byte("d")), WithRecvHWM(1), WithLinger(0))
-		d.Connect(ep)
+		relConnect(t, d, ep)
 		relWaitRouterPeer(t, r, "d")
 		for i := 0; ; i++ {
 			err := relSendT(r, 50*time.Millisecond, NewMsgString("d", "fill"))
@@ -2501,7 +2510,7 @@ func TestR24Router(t *testing.T) {
 		r := relNew(t, ROUTER, WithSendHWM(1), WithLinger(0))
 		ep := relBind(t, r, Inproc)
 		d := relNew(t, DEALER, WithIdentity([]byte("d")), WithRecvHWM(1))
-		d.Connect(ep)
+		relConnect(t, d, ep)
 		if !relWaitUntil(5*time.Second, func() bool {
 			relSendT(r, time.Second, NewMsgString("d", "probe"))
 			_, err := relRecvT(d, 5*time.Millisecond)
@@ -2532,7 +2541,7 @@ func TestR24Router(t *testing.T) {
 		r = relNew(t, ROUTER, opts...)
 		ep = relBind(t, r, TCP)
 		d1 = relNew(t, DEALER, WithIdentity([]byte("dup")), WithReconnectInterval(-1, 0))
-		d1.Connect(ep)
+		relConnect(t, d1, ep)
 		ctx := relCtx(t, 5*time.Second)
 		if err := d1.Send(ctx, NewMsgString("hi from d1")); err != nil {
 			t.Fatal(err)
@@ -2587,7 +2596,7 @@ func TestR24Router(t *testing.T) {
 	t.Run("duplicate identity with handover: the newcomer takes over", func(t *testing.T) {
 		r, revs, ep, d1 := dupSetup(t, true)
 		d2 := relNew(t, DEALER, WithIdentity([]byte("dup")), WithLinger(0))
-		d2.Connect(ep)
+		relConnect(t, d2, ep)
 		if _, ok := revs.wait(5*time.Second, 2, relIs(EventHandshakeSucceeded)); !ok {
 			t.Fatalf("the newcomer was not admitted; events:\n%s", revs)
 		}
@@ -2628,7 +2637,7 @@ func TestR24Router(t *testing.T) {
 				r := relNew(t, ROUTER, opts...)
 				ep := relBind(t, r, TCP)
 				anon := relNew(t, DEALER)
-				anon.Connect(ep)
+				relConnect(t, anon, ep)
 				ctx := relCtx(t, 5*time.Second)
 				if err := anon.Send(ctx, NewMsgString("anon")); err != nil {
 					t.Fatal(err)
@@ -2663,7 +2672,7 @@ func TestR24Router(t *testing.T) {
 				rp2 := relDialRaw(t, ep)
 				rp2.handshake("DEALER", "Identity", string(next))
 				anon2 := relNew(t, DEALER)
-				anon2.Connect(ep)
+				relConnect(t, anon2, ep)
 				if err := anon2.Send(ctx, NewMsgString("anon2")); err != nil {
 					t.Fatal(err)
 				}

@@ -74,14 +74,18 @@ func TestSmokeReqRep(t *testing.T) {
 			rep := mustNew(t, REP)
 			ep := bindAny(t, rep, tr)
 			req := mustNew(t, REQ)
-			req.Connect(ep)
+			relConnect(t, req, ep)
 			go func() {
 				for {
 					m, err := rep.Recv(ctx)
 					if err != nil {
 						return
 					}
-					rep.Send(ctx, NewMsg(append([]byte("re:"), m.Frames[0]...)))
+					// A failed reply shows as the REQ's missing one.
+					if err := rep.Send(ctx, NewMsg(append([]byte("re:"), m.Frames[0]...))); err != nil {
+						t.Error(err)
+						return
+					}
 				}
 			}()
 			for i := range 10 {
@@ -107,8 +111,8 @@ func TestSmokePubSub(t *testing.T) {
 			pub := mustNew(t, PUB)
 			ep := bindAny(t, pub, tr)
 			sub := mustNew(t, SUB)
-			sub.Subscribe([]byte("a"))
-			sub.Connect(ep)
+			relSubscribe(t, sub, []byte("a"))
+			relConnect(t, sub, ep)
 			// Publish until the subscription has arrived.
 			got := make(chan Msg, 1)
 			go func() {
@@ -120,8 +124,12 @@ func TestSmokePubSub(t *testing.T) {
 			tick := time.NewTicker(5 * time.Millisecond)
 			defer tick.Stop()
 			for {
-				pub.Send(ctx, NewMsgString("b-no"))
-				pub.Send(ctx, NewMsgString("a-yes"))
+				if err := pub.Send(ctx, NewMsgString("b-no")); err != nil {
+					t.Fatal(err)
+				}
+				if err := pub.Send(ctx, NewMsgString("a-yes")); err != nil {
+					t.Fatal(err)
+				}
 				select {
 				case m := <-got:
 					if string(m.Frames[0]) != "a-yes" {
@@ -144,7 +152,7 @@ func TestSmokeRouterDealer(t *testing.T) {
 			router := mustNew(t, ROUTER)
 			ep := bindAny(t, router, tr)
 			dealer := mustNew(t, DEALER, WithIdentity([]byte("d1")))
-			dealer.Connect(ep)
+			relConnect(t, dealer, ep)
 			if err := dealer.Send(ctx, NewMsgString("hi")); err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +163,9 @@ func TestSmokeRouterDealer(t *testing.T) {
 			if string(m.Frames[0]) != "d1" || string(m.Frames[1]) != "hi" {
 				t.Fatalf("got %q", m.Frames)
 			}
-			router.Send(ctx, NewMsgString("d1", "back"))
+			if err := router.Send(ctx, NewMsgString("d1", "back")); err != nil {
+				t.Fatal(err)
+			}
 			m, err = dealer.Recv(ctx)
 			if err != nil || string(m.Frames[0]) != "back" {
 				t.Fatalf("got %q %v", m.Frames, err)

@@ -18,7 +18,7 @@ func TestSubscriptionWireForms(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				ln, ep := specRawListener(t, tr)
 				sub := specNew(t, SUB)
-				sub.Subscribe([]byte("topic"))
+				relSubscribe(t, sub, []byte("topic"))
 				specConnect(t, sub, ep)
 				r := specRawOn(t, specAcceptNet(t, ln))
 				r.handshake(specGreeting(3, minor), zmtp.Metadata{{Name: zmtp.PropSocketType, Value: []byte("PUB")}})
@@ -48,7 +48,9 @@ func TestSubscriptionWireForms(t *testing.T) {
 					}
 				}
 				want(true)
-				sub.Unsubscribe([]byte("topic"))
+				if err := sub.Unsubscribe([]byte("topic")); err != nil {
+					t.Fatal(err)
+				}
 				want(false)
 			})
 		}

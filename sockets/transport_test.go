@@ -170,8 +170,8 @@ func TestDisconnectOneOfTwo(t *testing.T) {
 			a, b := relNew(t, PULL), relNew(t, PULL)
 			epA, epB := relBind(t, a, tr), relBind(t, b, tr)
 			push := relNew(t, PUSH, WithLinger(0))
-			push.Connect(epA)
-			push.Connect(epB)
+			relConnect(t, push, epA)
+			relConnect(t, push, epB)
 			if !relWaitUntil(5*time.Second, func() bool { return specConnected(push) == 2 }) {
 				t.Fatal("not connected to both")
 			}
@@ -206,8 +206,8 @@ func TestDisconnectOneOfTwo(t *testing.T) {
 func TestInprocConnectBeforeBindPubSub(t *testing.T) {
 	ep := fmt.Sprintf("inproc://cbb-%d", relUniq())
 	sub := relNew(t, SUB)
-	sub.Subscribe([]byte("t"))
-	sub.Connect(ep)
+	relSubscribe(t, sub, []byte("t"))
+	relConnect(t, sub, ep)
 	pub := relNew(t, PUB)
 	if err := pub.Bind(ep); err != nil {
 		t.Fatal(err)
@@ -215,8 +215,12 @@ func TestInprocConnectBeforeBindPubSub(t *testing.T) {
 	if !relWaitUntil(5*time.Second, func() bool { return specPubHas(pub, "t") }) {
 		t.Fatal("the subscription never reached the PUB")
 	}
-	pub.Send(relCtx(t, time.Second), NewMsgString("u-no"))
-	pub.Send(relCtx(t, time.Second), NewMsgString("t-yes"))
+	if err := pub.Send(relCtx(t, time.Second), NewMsgString("u-no")); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Send(relCtx(t, time.Second), NewMsgString("t-yes")); err != nil {
+		t.Fatal(err)
+	}
 	if m, err := relRecvT(sub, 5*time.Second); err != nil || string(m.Frames[0]) != "t-yes" {
 		t.Fatalf("got %q, %v", m.Frames, err)
 	}
