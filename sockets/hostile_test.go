@@ -154,22 +154,7 @@ func TestHostilePeers(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		for i := range total {
-			m, err := pull.Recv(ctx)
-			if err != nil {
-				recvDone <- fmt.Errorf("after %d of %d legitimate messages: %w", i, total, err)
-				return
-			}
-			if len(m.Frames) != 1 {
-				recvDone <- fmt.Errorf("message %d has %d frames (garbage delivered?)", i, len(m.Frames))
-				return
-			}
-			if err := libzmqpeer.CheckPayload(uint64(i), size, m.Frames[0]); err != nil {
-				recvDone <- fmt.Errorf("garbage delivered: %w", err)
-				return
-			}
-		}
-		recvDone <- nil
+		recvDone <- recvLegitimate(ctx, pull, total, size, nil)
 	}()
 
 	// The hostile connections, all at once.
@@ -388,4 +373,27 @@ func TestHostileServerPartialMultipart(t *testing.T) {
 	if d := int64(heap1) - int64(heap0); d > 1<<20 {
 		t.Errorf("heap grew by %d B (want ≤ 1 MiB)", d)
 	}
+}
+
+// recvLegitimate receives the legitimate peer's total messages of size
+// octets (libzmqpeer's SendN convention) and checks each one whole,
+// calling each (if not nil) after message i: a garbage message delivered,
+// or a legitimate one lost or altered, is the error.
+func recvLegitimate(ctx context.Context, pull *Socket, total, size int, each func(i int)) error {
+	for i := range total {
+		m, err := pull.Recv(ctx)
+		if err != nil {
+			return fmt.Errorf("after %d of %d legitimate messages: %w", i, total, err)
+		}
+		if len(m.Frames) != 1 {
+			return fmt.Errorf("message %d: %d frames (garbage delivered?)", i, len(m.Frames))
+		}
+		if err := libzmqpeer.CheckPayload(uint64(i), size, m.Frames[0]); err != nil {
+			return fmt.Errorf("garbage delivered, or a legitimate message lost: %w", err)
+		}
+		if each != nil {
+			each(i)
+		}
+	}
+	return nil
 }

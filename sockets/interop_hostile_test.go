@@ -168,27 +168,13 @@ func TestHostilePeersDuringLibzmqStream(t *testing.T) {
 	recvDone := make(chan error, 1)
 	go func() {
 		next := 0
-		for i := range total {
-			m, err := pull.Recv(ctx)
-			if err != nil {
-				recvDone <- fmt.Errorf("after %d of %d legitimate messages: %w", i, total, err)
-				return
-			}
-			if len(m.Frames) != 1 {
-				recvDone <- fmt.Errorf("message %d: %d frames (garbage delivered?)", i, len(m.Frames))
-				return
-			}
-			if err := libzmqpeer.CheckPayload(uint64(i), size, m.Frames[0]); err != nil {
-				recvDone <- fmt.Errorf("garbage delivered, or a legitimate message lost: %w", err)
-				return
-			}
+		recvDone <- recvLegitimate(ctx, pull, total, size, func(i int) {
 			got.Store(int64(i + 1))
 			for next < waves && got.Load() >= threshold(next) {
 				close(reached[next])
 				next++
 			}
-		}
-		recvDone <- nil
+		})
 	}()
 
 	written := make([]chan struct{}, waves)
