@@ -46,3 +46,28 @@ func TestReadAllocs(t *testing.T) {
 		t.Errorf("ReadMsg of a 16-octet message: %v allocations, want ≤ 0.1", allocs)
 	}
 }
+
+// TestReadAllocsRecycled is the gate of body recycling: a stream of large
+// frames whose bodies the caller recycles allocates nothing per message,
+// below, at and above the first chunk's size.
+func TestReadAllocsRecycled(t *testing.T) {
+	for _, size := range []int{4 << 10, 64 << 10, 256 << 10} {
+		var stream []byte
+		for len(stream) < 1<<20 {
+			stream = AppendFrameHeader(stream, 0, size)
+			stream = append(stream, make([]byte, size)...)
+		}
+		c := readyConn(&discardConn{replay: stream}, Pull)
+		var msg [][]byte
+		allocs := testing.AllocsPerRun(1000, func() {
+			var err error
+			if msg, err = c.ReadMsg(msg[:0]); err != nil {
+				t.Fatal(err)
+			}
+			Recycle(msg...)
+		})
+		if allocs > 0.1 {
+			t.Errorf("ReadMsg + Recycle of a %d-octet message: %v allocations, want ≤ 0.1", size, allocs)
+		}
+	}
+}

@@ -149,14 +149,21 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 			if flags&FlagMore != 0 {
 				return dst[:first], c.readErr(fmt.Errorf("%w: encrypted frame with MORE set", ErrProtocol))
 			}
-			if body, err = c.rd.readBody(size, false); err != nil {
+			sealed, err := c.rd.readBody(size, false)
+			if err != nil {
 				return dst[:first], c.readErr(err)
 			}
-			if flags, body, err = c.cipher.Open(body); err != nil {
-				return dst[:first], c.readErr(err)
-			}
-			if flags&FlagCommand == 0 {
+			flags, body, err = c.cipher.Open(sealed)
+			if err == nil && flags&FlagCommand == 0 {
 				body = c.rd.carve(body)
+			}
+			if size > c.rd.size && (err != nil || flags&FlagCommand == 0) {
+				// A scratch body of its own (readLarge), which the
+				// payload no longer needs: the next one reuses it.
+				keepBody(sealed)
+			}
+			if err != nil {
+				return dst[:first], c.readErr(err)
 			}
 		} else if body, err = c.rd.readBody(size, flags&FlagCommand == 0); err != nil {
 			return dst[:first], c.readErr(err)

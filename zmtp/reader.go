@@ -256,13 +256,15 @@ func (fr *frameReader) readBody(size int, own bool) ([]byte, error) {
 		}
 		return fr.carve(b), nil
 	}
-	return fr.readLarge(size)
+	return fr.readLarge(size, !own)
 }
 
 // carve returns an owned copy of b, cut from the slab when b is small.
 func (fr *frameReader) carve(b []byte) []byte {
 	if len(b) > slabFrameMax {
-		return append(make([]byte, 0, len(b)), b...)
+		out := newBody(len(b), false)
+		copy(out, b)
+		return out
 	}
 	if len(b) == 0 {
 		return []byte{}
@@ -295,16 +297,22 @@ func (fr *frameReader) newSlab(n int) {
 }
 
 // readLarge reads a body larger than the read buffer. A body of up to the
-// first chunk (or of what is already buffered) gets its one allocation at
-// once. A larger one is read into chunks of that size taken only as bytes
-// arrive, and assembled once it is complete: while a body is incomplete the
-// reader holds at most the bytes received plus one chunk, whatever size its
-// header declared (reliability matrix item 2). The chunks of full size come
-// from and go back to chunkPool, so a stream of large messages costs one
-// allocation (the body) and one copy per frame.
-func (fr *frameReader) readLarge(size int) ([]byte, error) {
-	if size <= max(fr.chunk, fr.buffered()) {
-		body := make([]byte, size)
+// first chunk (or of what is already buffered), or one a recycled body is
+// there for (recycle.go), is read straight into its body. A larger one is
+// read into chunks of that size taken only as bytes arrive, and assembled
+// once it is complete: while a body is incomplete the reader holds at most
+// the bytes received plus one chunk, or memory that existed already,
+// whatever size its header declared (reliability matrix item 2). The chunks
+// of full size come from and go back to chunkPool, so a stream of large
+// messages costs one allocation (the body) and one copy per frame, and none
+// when its bodies are recycled. A scratch body is one the connection
+// recycles itself once used.
+func (fr *frameReader) readLarge(size int, scratch bool) ([]byte, error) {
+	body := recycledBody(size, scratch)
+	if body == nil && size <= max(fr.chunk, fr.buffered()) {
+		body = newBody(size, scratch)
+	}
+	if body != nil {
 		n := copy(body, fr.buf[fr.start:fr.end])
 		fr.consume(n)
 		if err := fr.readFull(body[n:]); err != nil {
@@ -329,7 +337,7 @@ func (fr *frameReader) readLarge(size int) ([]byte, error) {
 		}
 		received += len(*c)
 	}
-	body := make([]byte, 0, size)
+	body = newBody(size, scratch)[:0]
 	for _, c := range chunks {
 		body = append(body, *c...)
 	}
