@@ -79,3 +79,48 @@ func Example_reqRep() {
 	fmt.Println(string(reply.Frames[0]), err)
 	// Output: re: ping <nil>
 }
+
+// A receiver of large messages releases each one once it is done with it:
+// the next messages are read into the same memory instead of new
+// allocations.
+func ExampleMsg_Release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	pull, err := sockets.New(sockets.PULL)
+	if err != nil {
+		panic(err)
+	}
+	defer pull.Close()
+	if err := pull.Bind("tcp://127.0.0.1:0"); err != nil {
+		panic(err)
+	}
+	push, err := sockets.New(sockets.PUSH)
+	if err != nil {
+		panic(err)
+	}
+	defer push.Close()
+	if err := push.Connect(pull.Endpoints()[0]); err != nil {
+		panic(err)
+	}
+
+	payload := make([]byte, 64<<10)
+	go func() {
+		for range 3 {
+			if err := push.Send(ctx, sockets.NewMsg(payload)); err != nil {
+				panic(err)
+			}
+		}
+	}()
+	total := 0
+	for range 3 {
+		m, err := pull.Recv(ctx)
+		if err != nil {
+			panic(err)
+		}
+		total += len(m.Frames[0]) // use the message...
+		m.Release()               // ...then give its memory back
+	}
+	fmt.Println(total, "octets received")
+	// Output: 196608 octets received
+}

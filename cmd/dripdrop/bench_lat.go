@@ -47,6 +47,7 @@ func (b *benchRun) pingPong(ctx context.Context, s *sockets.Socket, n int) (time
 		if err := checkSize(reply, b.c.size); err != nil {
 			return 0, 0, err
 		}
+		reply.Release()
 		if i%progressEvery == 0 {
 			prog.set(i)
 		}

@@ -65,6 +65,7 @@ func (b *benchRun) receive(ctx context.Context, s *sockets.Socket, count int) (t
 		if err := checkSize(m, b.c.size); err != nil {
 			return 0, 0, err
 		}
+		m.Release() // its memory takes the next messages, as local_thr reuses its zmq_msg_t
 		if i%progressEvery == 0 {
 			prog.set(i)
 		}

@@ -58,10 +58,12 @@ func (o *oursSocket) recv() (int, byte, error) {
 		return -1, 0, nil
 	}
 	f := m.Frames[0]
-	if len(f) == 0 {
-		return 0, 0, nil
+	n, first := len(f), byte(0)
+	if n > 0 {
+		first = f[0]
 	}
-	return len(f), f[0], nil
+	m.Release() // its memory takes the next messages, as libzmq's receiver reuses its zmq_msg_t
+	return n, first, nil
 }
 
 func (o *oursSocket) echo() (int, error) {
