@@ -81,7 +81,7 @@ func (b *base) recv(ctx context.Context) (Msg, error) {
 	if err != nil {
 		return Msg{}, err
 	}
-	return received(m, m.frames), nil
+	return Msg{Frames: m.frames, Peer: m.p.info}, nil
 }
 
 func (b *base) inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool {

@@ -74,6 +74,7 @@ func peerInfo(zc *zmtp.Conn) *PeerInfo {
 		Identity:   zc.PeerIdentity(),
 		UserID:     zc.UserID(),
 		Metadata:   meta,
+		network:    true,
 	}
 	if a := zc.RemoteAddr(); a != nil {
 		info.PeerAddress = a.String()

@@ -15,15 +15,6 @@ type Msg struct {
 	// Peer describes the connection a received message came from. It is
 	// nil on messages being sent.
 	Peer *PeerInfo
-	// recyclable: the frames were read from a network connection for
-	// this message alone (not inproc, where they are the sender's).
-	recyclable bool
-}
-
-// received makes the Msg Recv returns for frames of m (all of m's frames
-// or the part after an envelope).
-func received(m inMsg, frames [][]byte) Msg {
-	return Msg{Frames: frames, Peer: m.p.info, recyclable: !m.p.shared}
 }
 
 // Release gives the memory of a received message's frames back, for later
@@ -37,13 +28,15 @@ func received(m inMsg, frames [][]byte) Msg {
 //
 // After Release, neither the frames nor any slice of them may be used, by
 // anyone: do not release a message whose frames were passed to Send (the
-// socket keeps them until written) or are held elsewhere, and release each
-// message once (a copy of a Msg shares its frames).
+// socket keeps them until written) or are held elsewhere, release each
+// message once (a copy of a Msg shares its frames), and release only what
+// Recv returned: a message built with a received message's Peer counts as
+// received from it.
 func (m *Msg) Release() {
-	if m.recyclable {
+	if m.Peer != nil && m.Peer.network {
 		zmtp.Recycle(m.Frames...)
 	}
-	m.Frames, m.recyclable = nil, false
+	m.Frames = nil
 }
 
 // NewMsg returns a message with the given frames.
@@ -66,6 +59,12 @@ type PeerInfo struct {
 	UserID      string        // set by authentication (User-Id)
 	PeerAddress string        // the peer's network address (Peer-Address)
 	Metadata    zmtp.Metadata // every property the peer and the authenticator gave
+	// network: the peer is on tcp or ipc, so every frame received from
+	// it was read for its message alone (over inproc, frames are the
+	// sender's own); Release recycles them. (It is not a field of Msg:
+	// a struct of more than four fields is not kept in registers, and
+	// that made every Recv of a 16-octet message about 20 % slower.)
+	network bool
 }
 
 // Get returns a property by name (case-insensitive), including the

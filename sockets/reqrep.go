@@ -133,7 +133,7 @@ func (r *reqSocket) recv(ctx context.Context) (Msg, error) {
 			continue
 		}
 		r.idle(want)
-		return received(m, m.frames[1:]), nil
+		return Msg{Frames: m.frames[1:], Peer: m.p.info}, nil
 	}
 }
 
@@ -232,7 +232,7 @@ func (r *repSocket) recv(ctx context.Context) (Msg, error) {
 		r.mu.Lock()
 		r.replyTo, r.envelope, r.pending = m.p, m.frames[:split+1], true
 		r.mu.Unlock()
-		return received(m, m.frames[split+1:]), nil
+		return Msg{Frames: m.frames[split+1:], Peer: m.p.info}, nil
 	}
 }
 

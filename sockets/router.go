@@ -81,7 +81,7 @@ func (r *routerSocket) recv(ctx context.Context) (Msg, error) {
 	if err != nil {
 		return Msg{}, err
 	}
-	return received(m, m.frames), nil
+	return Msg{Frames: m.frames, Peer: m.p.info}, nil
 }
 
 // send routes by the first frame. An unknown identity or a full peer drops
