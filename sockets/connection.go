@@ -298,7 +298,7 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 		large := false
 		for _, f := range frames {
 			octets += len(f)
-			large = large || len(f) > zmtp.DefaultReadBufferSize
+			large = large || len(f) > zmtp.DirectReadThreshold
 		}
 		if len(batch) >= limit || octets >= maxReadBatchBytes || (!zc.MsgReady() && (!hooked || !large)) {
 			if !hand() {

@@ -157,7 +157,7 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 			if err == nil && flags&FlagCommand == 0 {
 				body = c.rd.carve(body)
 			}
-			if size > c.rd.size && (err != nil || flags&FlagCommand == 0) {
+			if c.rd.direct(size) && (err != nil || flags&FlagCommand == 0) {
 				// A scratch body of its own (readLarge), which the
 				// payload no longer needs: the next one reuses it.
 				keepBody(sealed)
@@ -228,6 +228,7 @@ func (c *Conn) readSmall() (body []byte, ok bool) {
 		return nil, false
 	}
 	fr.start += 2 + size
+	fr.afterLarge = false
 	return fr.carve(b[2 : 2+size]), true
 }
 

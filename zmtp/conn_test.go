@@ -57,6 +57,9 @@ func TestConnMultipartSizes(t *testing.T) {
 		{1, 2, 3}, {0, 0, 0, 0},
 		{8191, 8192, 8193}, // around the direct-write threshold
 		{16384, 16385, 70000},
+		// small frames right after large ones, which the reader reads
+		// little ahead of (reader.go afterLargeRead)
+		{70000, 1, 2, 3, 40000, 16, afterLargeRead - 1, afterLargeRead + 1, DirectReadThreshold},
 		// around the chunks of a large body (reader.go readLarge)
 		{firstChunk - 1, firstChunk, firstChunk + 1},
 		{2 * firstChunk, 3*firstChunk + 7, 5<<20 + 3},

@@ -41,7 +41,7 @@ func (fr *frameReader) useRaw(nc net.Conn) {
 	fr.raw.fn = func(fd uintptr) bool {
 		for {
 			fr.takeBuf()
-			n, err := syscall.Read(int(fd), fr.buf[fr.end:])
+			n, err := syscall.Read(int(fd), fr.room())
 			switch {
 			case err == syscall.EINTR:
 				continue
@@ -60,7 +60,7 @@ func (fr *frameReader) useRaw(nc net.Conn) {
 	}
 }
 
-// rawRead reads once into fr.buf[fr.end:], waiting through the poller.
+// rawRead reads once into fr.room(), waiting through the poller.
 func (fr *frameReader) rawRead() (int, error) {
 	if err := fr.raw.rc.Read(fr.raw.fn); err != nil {
 		return 0, err

@@ -7,8 +7,9 @@ import (
 	"sync/atomic"
 )
 
-// Sizes of the receive path. A frame no larger than the read buffer is read
-// into it and copied out once; small frames are carved out of a shared slab
+// Sizes of the receive path. A frame of up to DirectReadThreshold octets
+// (and no larger than the read buffer) is read into the buffer, many at a
+// time, and copied out once; small frames are carved out of a shared slab
 // instead of one allocation each. A larger frame is read straight into its
 // own body: at once when it is no larger than firstChunk (4 KiB during the
 // handshake), else in chunks of that size taken only as bytes arrive and
@@ -16,12 +17,17 @@ import (
 // memory held for an incomplete frame stays under the bytes received plus
 // one chunk.
 const (
-	// DefaultReadBufferSize is the receive buffer of a connection.
-	DefaultReadBufferSize = 16 << 10
-	firstChunk            = 64 << 10
-	slabSize              = 16 << 10
-	slabFrameMax          = 512
-	slabKeepMin           = 1 << 10 // a smaller free part is not worth giving back
+	// DefaultReadBufferSize is the receive buffer of a connection. An idle
+	// connection gives it back (see frameReader), so only connections with
+	// data waiting hold one.
+	DefaultReadBufferSize = 64 << 10
+	// DirectReadThreshold is the largest frame read through the buffer;
+	// a larger one is read straight into its own body.
+	DirectReadThreshold = 16 << 10
+	firstChunk          = 64 << 10
+	slabSize            = 16 << 10
+	slabFrameMax        = 512
+	slabKeepMin         = 1 << 10 // a smaller free part is not worth giving back
 	// FrameOverhead is charged per frame against MaxMsgSize, so that a flood
 	// of empty frames is bounded too (reliability matrix R05).
 	FrameOverhead = 32
@@ -57,6 +63,7 @@ type frameReader struct {
 	slab       []byte  // free space for carving small frame bodies
 	slabBox    *[]byte // a box for giving the slab to slabPool without allocating
 	chunk      int     // first allocation for a body larger than buf
+	afterLarge bool    // the last body was read direct: read little ahead (room)
 	err        error   // sticky read error, returned once buffered bytes are used
 	raw        rawReader
 	onIdle     func() // called before each wait for the network (raw reads only)
@@ -155,7 +162,7 @@ func (fr *frameReader) fill() error {
 		if fr.raw.ok() {
 			n, err = fr.rawRead()
 		} else {
-			n, err = fr.r.Read(fr.buf[fr.end:])
+			n, err = fr.r.Read(fr.room())
 		}
 		fr.end += n
 		if err != nil {
@@ -169,6 +176,21 @@ func (fr *frameReader) fill() error {
 			return err
 		}
 	}
+}
+
+// afterLargeRead is how far the reader reads ahead after a body it read
+// direct: in a stream of large frames, what it reads ahead of the next
+// header is mostly that frame's body, which is then copied out of the
+// buffer rather than read straight into its own memory.
+const afterLargeRead = 4 << 10
+
+// room is the part of the buffer the next read may fill.
+func (fr *frameReader) room() []byte {
+	end := len(fr.buf)
+	if fr.afterLarge {
+		end = min(end, fr.end+afterLargeRead)
+	}
+	return fr.buf[fr.end:end]
 }
 
 // need makes at least n (≤ len(buf)) bytes available and returns them,
@@ -241,11 +263,12 @@ func (fr *frameReader) readHeader(limit int64) (flags byte, size int, err error)
 
 const maxInt = int(^uint(0) >> 1)
 
-// readBody reads a body of size octets. When own is false and the body fits
-// the read buffer, the result aliases the buffer and is valid until the next
+// readBody reads a body of size octets. When own is false and the body is
+// read through the buffer (not direct), the result aliases the buffer and is valid until the next
 // read; otherwise the caller owns it.
 func (fr *frameReader) readBody(size int, own bool) ([]byte, error) {
-	if size <= fr.size {
+	if !fr.direct(size) {
+		fr.afterLarge = false
 		b, err := fr.need(size)
 		if err != nil {
 			return nil, noEOF(err)
@@ -256,7 +279,14 @@ func (fr *frameReader) readBody(size int, own bool) ([]byte, error) {
 		}
 		return fr.carve(b), nil
 	}
+	fr.afterLarge = true
 	return fr.readLarge(size, !own)
+}
+
+// direct reports whether readBody reads a body of size octets straight
+// into its own memory (readLarge) rather than through the buffer.
+func (fr *frameReader) direct(size int) bool {
+	return size > min(fr.size, DirectReadThreshold)
 }
 
 // carve returns an owned copy of b, cut from the slab when b is small.
@@ -296,9 +326,10 @@ func (fr *frameReader) newSlab(n int) {
 	fr.slab = make([]byte, slabSize)
 }
 
-// readLarge reads a body larger than the read buffer. A body of up to the
-// first chunk (or of what is already buffered), or one a recycled body is
-// there for (recycle.go), is read straight into its body. A larger one is
+// readLarge reads a body readBody does not read through the buffer (see
+// direct). A body of up to the first chunk (or of what is already
+// buffered), or one a recycled body is there for (recycle.go), is read
+// straight into its body. A larger one is
 // read into chunks of that size taken only as bytes arrive, and assembled
 // once it is complete: while a body is incomplete the reader holds at most
 // the bytes received plus one chunk, or memory that existed already,
