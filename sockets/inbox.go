@@ -25,8 +25,14 @@ func (q *inQueue) len() int { return len(q.q) - q.head }
 
 func (q *inQueue) pop() [][]byte {
 	f := q.q[q.head]
-	q.q[q.head] = nil
-	q.head++
+	q.drop(1)
+	return f
+}
+
+// drop removes the n oldest messages.
+func (q *inQueue) drop(n int) {
+	clear(q.q[q.head : q.head+n])
+	q.head += n
 	if q.head == len(q.q) {
 		q.q, q.head = q.q[:0], 0
 	} else if q.head > 1024 && q.head*2 > len(q.q) {
@@ -34,7 +40,6 @@ func (q *inQueue) pop() [][]byte {
 		clear(q.q[n:])
 		q.q, q.head = q.q[:n], 0
 	}
-	return f
 }
 
 func (q *inQueue) reset() {
@@ -211,6 +216,13 @@ func (in *inbox) refill() bool {
 	if in.conflate {
 		n = min(n, 1)
 	}
+	if len(in.turns)-in.head == 1 && !in.conflate {
+		// One pipe has messages: fair queuing has no one else to take
+		// turns with, so its messages are taken as a run.
+		in.refillRunLocked(n)
+		in.mu.Unlock()
+		return true
+	}
 	var run *pipe // lent is counted per run of one pipe's messages
 	k := int64(0)
 	for range n {
@@ -238,6 +250,25 @@ func (in *inbox) refill() bool {
 	}
 	in.mu.Unlock()
 	return n > 0
+}
+
+// refillRunLocked moves n messages of the one pipe that has any (n ≤ its
+// queue) into the cache. Called with cmu and mu held.
+func (in *inbox) refillRunLocked(n int) {
+	p := in.nextTurnLocked()
+	q := &p.in
+	for _, frames := range q.q[q.head : q.head+n] {
+		in.cache = append(in.cache, inMsg{p: p, frames: frames})
+	}
+	q.drop(n)
+	in.total -= n
+	if q.len() > 0 {
+		in.turns = append(in.turns, p)
+	} else {
+		q.active = false
+	}
+	p.lent.Add(int64(n))
+	p.inLen.Store(int64(q.len()))
 }
 
 // returned accounts for a message of p leaving the cache for its caller.
