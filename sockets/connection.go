@@ -180,7 +180,8 @@ const (
 // frameCarver reads messages with their lists of frames cut from chunks.
 // A chunk's slots are never reused once a message holds them.
 type frameCarver struct {
-	small, large         [][]byte // the rest of the current chunks, len == cap
+	small, large         [][]byte // the current chunks...
+	smallUsed, largeUsed int      // ...and how many of their slots are taken (offsets: no pointer store per message)
 	nextSmall, nextLarge int      // sizes of the next chunks
 	headroom             int      // free slots before each message's frames
 }
@@ -188,6 +189,7 @@ type frameCarver struct {
 // idle lets go of the chunks: the reader is about to wait.
 func (fc *frameCarver) idle() {
 	fc.small, fc.large = nil, nil
+	fc.smallUsed, fc.largeUsed = 0, 0
 	fc.nextSmall, fc.nextLarge = 0, 0
 }
 
@@ -201,24 +203,24 @@ func chunk(n int, next *int, limit int) [][]byte {
 
 func (fc *frameCarver) read(zc *zmtp.Conn) ([][]byte, error) {
 	h := fc.headroom
-	if len(fc.small) < h+1 {
-		fc.small = chunk(h+1, &fc.nextSmall, maxSmallChunk)
+	if len(fc.small)-fc.smallUsed < h+1 {
+		fc.small, fc.smallUsed = chunk(h+1, &fc.nextSmall, maxSmallChunk), 0
 	}
-	frames, err := zc.ReadMsg(fc.small[h:h])
+	free := fc.small[fc.smallUsed:]
+	frames, err := zc.ReadMsg(free[h:h])
 	if err != nil {
 		return nil, err
 	}
 	n := len(frames)
-	inPlace := cap(frames) == cap(fc.small)-h
+	inPlace := cap(frames) == cap(free)-h
 	biggest := 0
 	for _, f := range frames {
 		biggest = max(biggest, len(f))
 	}
 	switch {
 	case biggest <= smallFrameMax && inPlace:
-		frames = fc.small[: h+n : h+n]
-		fc.small = fc.small[h+n:]
-		return frames, nil
+		fc.smallUsed += h + n
+		return free[: h+n : h+n], nil
 	case biggest <= smallFrameMax && h == 0:
 		return frames, nil // outgrew the chunk: append gave it a list of its own
 	case biggest > hugeFrame || h+n > maxLargeChunk/2:
@@ -228,11 +230,12 @@ func (fc *frameCarver) read(zc *zmtp.Conn) ([][]byte, error) {
 		}
 		return out, nil
 	}
-	if len(fc.large) < h+n {
-		fc.large = chunk(h+n, &fc.nextLarge, maxLargeChunk)
+	if len(fc.large)-fc.largeUsed < h+n {
+		fc.large, fc.largeUsed = chunk(h+n, &fc.nextLarge, maxLargeChunk), 0
 	}
-	out := fc.large[: h+n : h+n]
-	fc.large = fc.large[h+n:]
+	u := fc.largeUsed
+	out := fc.large[u : u+h+n : u+h+n]
+	fc.largeUsed += h + n
 	copy(out[h:], frames)
 	if inPlace {
 		clear(frames)

@@ -60,7 +60,8 @@ type frameReader struct {
 	pooled     bool    // buf comes from and returns to readBufPool
 	bufBox     *[]byte // the pool's box for buf, kept so that giving it back does not allocate
 	start, end int
-	slab       []byte  // free space for carving small frame bodies
+	slab       []byte  // space for carving small frame bodies...
+	slabUsed   int     // ...of which slab[:slabUsed] is taken (an offset: no pointer store per frame)
 	slabBox    *[]byte // a box for giving the slab to slabPool without allocating
 	chunk      int     // first allocation for a body larger than buf
 	afterLarge bool    // the last body was read direct: read little ahead (room)
@@ -128,15 +129,15 @@ func (fr *frameReader) idle() {
 		readBufPool.Put(fr.bufBox)
 		fr.buf, fr.bufBox = nil, nil
 	}
-	if len(fr.slab) >= slabKeepMin {
+	if free := fr.slab[fr.slabUsed:]; len(free) >= slabKeepMin {
 		box := fr.slabBox
 		if box == nil {
 			box = new([]byte)
 		}
-		*box = fr.slab
+		*box = free
 		slabPool.Put(box)
 	}
-	fr.slab, fr.slabBox = nil, nil
+	fr.slab, fr.slabBox, fr.slabUsed = nil, nil, 0
 	if fr.onIdle != nil {
 		fr.onIdle()
 	}
@@ -217,6 +218,9 @@ func (fr *frameReader) need(n int) ([]byte, error) {
 // counts as complete (reading it fails at once).
 func (fr *frameReader) complete() bool {
 	b := fr.buf[fr.start:fr.end]
+	if len(b) >= 2 && b[0] == 0 {
+		return len(b)-2 >= int(b[1]) // the common case: a short final frame
+	}
 	for {
 		flags, size, n, err := ParseFrameHeader(b)
 		if err != nil {
@@ -299,11 +303,12 @@ func (fr *frameReader) carve(b []byte) []byte {
 	if len(b) == 0 {
 		return []byte{}
 	}
-	if len(fr.slab) < len(b) {
+	if len(fr.slab)-fr.slabUsed < len(b) {
 		fr.newSlab(len(b))
 	}
-	out := fr.slab[:len(b):len(b)]
-	fr.slab = fr.slab[len(b):]
+	u := fr.slabUsed
+	out := fr.slab[u : u+len(b) : u+len(b)]
+	fr.slabUsed += len(b)
 	copy(out, b)
 	return out
 }
@@ -317,27 +322,27 @@ func (fr *frameReader) newSlab(n int) {
 			break
 		}
 		if len(*box) >= n {
-			fr.slab, fr.slabBox = *box, box
+			fr.slab, fr.slabBox, fr.slabUsed = *box, box, 0
 			*box = nil
 			return
 		}
 		// Too small for this frame: let it go.
 	}
-	fr.slab = make([]byte, slabSize)
+	fr.slab, fr.slabUsed = make([]byte, slabSize), 0
 }
 
 // readLarge reads a body readBody does not read through the buffer (see
 // direct). A body of up to the first chunk (or of what is already
 // buffered), or one a recycled body is there for (recycle.go), is read
-// straight into its body. A larger one is
-// read into chunks of that size taken only as bytes arrive, and assembled
-// once it is complete: while a body is incomplete the reader holds at most
-// the bytes received plus one chunk, or memory that existed already,
-// whatever size its header declared (reliability matrix item 2). The chunks
-// of full size come from and go back to chunkPool, so a stream of large
-// messages costs one allocation (the body) and one copy per frame, and none
-// when its bodies are recycled. A scratch body is one the connection
-// recycles itself once used.
+// straight into its body. A larger one is read into chunks of that size
+// taken only as bytes arrive, and assembled once it is complete: while a
+// body is incomplete the reader holds at most the bytes received plus one
+// chunk, or memory that existed already, whatever size its header declared
+// (reliability matrix item 2). The chunks of full size come from and go
+// back to chunkPool, so a stream of large messages costs one allocation
+// (the body) and one copy per frame, and none when its bodies are
+// recycled. A scratch body is one the connection recycles itself once
+// used.
 func (fr *frameReader) readLarge(size int, scratch bool) ([]byte, error) {
 	body := recycledBody(size, scratch)
 	if body == nil && size <= max(fr.chunk, fr.buffered()) {
