@@ -268,8 +268,9 @@ func (fr *frameReader) readHeader(limit int64) (flags byte, size int, err error)
 const maxInt = int(^uint(0) >> 1)
 
 // readBody reads a body of size octets. When own is false and the body is
-// read through the buffer (not direct), the result aliases the buffer and is valid until the next
-// read; otherwise the caller owns it.
+// read through the buffer (not direct), the result aliases the buffer and
+// is valid until the next read; otherwise the caller owns it (when own is
+// false, as a scratch body: see readLarge).
 func (fr *frameReader) readBody(size int, own bool) ([]byte, error) {
 	if !fr.direct(size) {
 		fr.afterLarge = false
