@@ -216,7 +216,7 @@ func (in *inbox) refill() bool {
 	if in.conflate {
 		n = min(n, 1)
 	}
-	if len(in.turns)-in.head == 1 && !in.conflate {
+	if len(in.turns)-in.head == 1 {
 		// One pipe has messages: fair queuing has no one else to take
 		// turns with, so its messages are taken as a run.
 		in.refillRunLocked(n)

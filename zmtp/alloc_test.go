@@ -29,12 +29,7 @@ func TestWriteAllocs(t *testing.T) {
 // shared slab, so a 16-octet message costs well under one allocation when
 // the caller reuses its frame slice.
 func TestReadAllocs(t *testing.T) {
-	var stream []byte
-	for len(stream) < 1<<20 {
-		stream = AppendFrameHeader(stream, 0, 16)
-		stream = append(stream, make([]byte, 16)...)
-	}
-	c := readyConn(&discardConn{replay: stream}, Pull)
+	c := readyConn(&discardConn{replay: frameStream(16, 1<<20)}, Pull)
 	var msg [][]byte
 	allocs := testing.AllocsPerRun(10000, func() {
 		var err error
@@ -52,12 +47,7 @@ func TestReadAllocs(t *testing.T) {
 // below, at and above the first chunk's size.
 func TestReadAllocsRecycled(t *testing.T) {
 	for _, size := range []int{4 << 10, 64 << 10, 256 << 10} {
-		var stream []byte
-		for len(stream) < 1<<20 {
-			stream = AppendFrameHeader(stream, 0, size)
-			stream = append(stream, make([]byte, size)...)
-		}
-		c := readyConn(&discardConn{replay: stream}, Pull)
+		c := readyConn(&discardConn{replay: frameStream(size, 1<<20)}, Pull)
 		var msg [][]byte
 		allocs := testing.AllocsPerRun(1000, func() {
 			var err error

@@ -91,24 +91,37 @@ func BenchmarkWriteBatch(b *testing.B) {
 
 func BenchmarkReadMsg(b *testing.B) {
 	for _, size := range benchSizes {
-		b.Run(fmt.Sprint(size), func(b *testing.B) {
-			var stream []byte
-			for len(stream) < 1<<20 {
-				stream = AppendFrameHeader(stream, 0, size)
-				stream = append(stream, make([]byte, size)...)
-			}
-			c := readyConn(&discardConn{replay: stream}, Pull)
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			var msg [][]byte
-			var err error
-			for b.Loop() {
-				if msg, err = c.ReadMsg(msg[:0]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(fmt.Sprint(size), func(b *testing.B) { benchReadMsg(b, size, false) })
 	}
+}
+
+// benchReadMsg reads one-frame messages of size octets from a replayed
+// stream, recycling each one's body (Recycle) when recycle is set.
+func benchReadMsg(b *testing.B, size int, recycle bool) {
+	c := readyConn(&discardConn{replay: frameStream(size, 1<<20)}, Pull)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	var msg [][]byte
+	var err error
+	for b.Loop() {
+		if msg, err = c.ReadMsg(msg[:0]); err != nil {
+			b.Fatal(err)
+		}
+		if recycle {
+			Recycle(msg...)
+		}
+	}
+}
+
+// frameStream is one-frame messages of size octets, at least total octets
+// of them, for a discardConn to replay.
+func frameStream(size, total int) []byte {
+	var stream []byte
+	for len(stream) < total {
+		stream = AppendFrameHeader(stream, 0, size)
+		stream = append(stream, make([]byte, size)...)
+	}
+	return stream
 }
 
 // BenchmarkTCP sends messages from one Conn to another over loopback TCP

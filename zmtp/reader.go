@@ -347,7 +347,7 @@ func (fr *frameReader) newSlab(n int) {
 func (fr *frameReader) readLarge(size int, scratch bool) ([]byte, error) {
 	body := recycledBody(size, scratch)
 	if body == nil && size <= max(fr.chunk, fr.buffered()) {
-		body = newBody(size, scratch)
+		body = freshBody(size, scratch) // the pool was just asked
 	}
 	if body != nil {
 		n := copy(body, fr.buf[fr.start:fr.end])

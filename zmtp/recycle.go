@@ -107,31 +107,42 @@ func takeBody(i int) []byte {
 	return b
 }
 
-// newBody returns a body of n octets to read a frame into (its content is
-// undefined: the caller overwrites all of it). When recycling is in use and
-// n is in the pooled range, it is a recycled body or a new one with its
-// class's capacity; scratch bodies, which the connection recycles itself
-// (sealed frames, once opened), always are.
-func newBody(n int, scratch bool) []byte {
-	if n < RecycleMin || n > recycleMax || !(scratch || recycling.Load()) {
-		return make([]byte, n)
-	}
-	i := classOf(n)
-	if b := takeBody(i); b != nil {
-		return b[:n]
-	}
-	return make([]byte, n, classSizes[i])
+// pooled reports whether a body of n octets goes through the pools: when
+// n is in the pooled range and recycling is in use, or the body is a
+// scratch one, which the connection recycles itself (sealed frames, once
+// opened).
+func pooled(n int, scratch bool) bool {
+	return n >= RecycleMin && n <= recycleMax && (scratch || recycling.Load())
 }
 
-// recycledBody returns a pooled body of n octets if recycling is in use
-// and one is there, else nil: memory that exists already, which a large
-// frame may be read into before all of it has arrived.
+// newBody returns a body of n octets to read a frame into (its content is
+// undefined: the caller overwrites all of it): a recycled one if there is
+// one, else a new one (freshBody).
+func newBody(n int, scratch bool) []byte {
+	if b := recycledBody(n, scratch); b != nil {
+		return b
+	}
+	return freshBody(n, scratch)
+}
+
+// recycledBody returns a pooled body of n octets if one is there, else
+// nil: memory that exists already, which a large frame may be read into
+// before all of it has arrived.
 func recycledBody(n int, scratch bool) []byte {
-	if n < RecycleMin || n > recycleMax || !(scratch || recycling.Load()) {
+	if !pooled(n, scratch) {
 		return nil
 	}
 	if b := takeBody(classOf(n)); b != nil {
 		return b[:n]
 	}
 	return nil
+}
+
+// freshBody allocates a body of n octets, with its class's capacity when
+// it goes through the pools, so that it can be recycled in turn.
+func freshBody(n int, scratch bool) []byte {
+	if !pooled(n, scratch) {
+		return make([]byte, n)
+	}
+	return make([]byte, n, classSizes[classOf(n)])
 }

@@ -106,23 +106,6 @@ func TestRecycledReadsAreExact(t *testing.T) {
 // bodies the reader recycles, as a receiver calling Recycle does.
 func BenchmarkReadMsgRecycled(b *testing.B) {
 	for _, size := range []int{4 << 10, 64 << 10, 256 << 10} {
-		b.Run(fmt.Sprint(size), func(b *testing.B) {
-			var stream []byte
-			for len(stream) < 1<<20 {
-				stream = AppendFrameHeader(stream, 0, size)
-				stream = append(stream, make([]byte, size)...)
-			}
-			c := readyConn(&discardConn{replay: stream}, Pull)
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			var msg [][]byte
-			var err error
-			for b.Loop() {
-				if msg, err = c.ReadMsg(msg[:0]); err != nil {
-					b.Fatal(err)
-				}
-				Recycle(msg...)
-			}
-		})
+		b.Run(fmt.Sprint(size), func(b *testing.B) { benchReadMsg(b, size, true) })
 	}
 }
