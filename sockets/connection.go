@@ -203,42 +203,54 @@ func chunk(n int, next *int, limit int) [][]byte {
 
 func (fc *frameCarver) read(zc *zmtp.Conn) ([][]byte, error) {
 	h := fc.headroom
-	if len(fc.small)-fc.smallUsed < h+1 {
-		fc.small, fc.smallUsed = chunk(h+1, &fc.nextSmall, maxSmallChunk), 0
+	if len(fc.small)-fc.smallUsed < h+2 {
+		fc.small, fc.smallUsed = chunk(h+2, &fc.nextSmall, maxSmallChunk), 0
 	}
 	free := fc.small[fc.smallUsed:]
 	frames, err := zc.ReadMsg(free[h:h])
 	if err != nil {
 		return nil, err
 	}
+	ref := zc.SlabRef()
 	n := len(frames)
+	r := 0 // a slot after the frames for ref (Msg.Release)
+	if ref != nil {
+		r = 1
+	}
 	inPlace := cap(frames) == cap(free)-h
 	biggest := 0
 	for _, f := range frames {
 		biggest = max(biggest, len(f))
 	}
+	var out [][]byte
 	switch {
-	case biggest <= smallFrameMax && inPlace:
-		fc.smallUsed += h + n
-		return free[: h+n : h+n], nil
+	case biggest <= smallFrameMax && inPlace && h+n+r <= len(free):
+		fc.smallUsed += h + n + r
+		out = free[: h+n : h+n+r]
 	case biggest <= smallFrameMax && h == 0:
-		return frames, nil // outgrew the chunk: append gave it a list of its own
-	case biggest > hugeFrame || h+n > maxLargeChunk/2:
-		out := append(make([][]byte, h, h+n), frames...)
+		out = frames // outgrew the chunk: append gave it a list of its own
+		if r == 1 && cap(out) == n {
+			out = append(out, nil)[:n]
+		}
+	case biggest > hugeFrame || h+n+r > maxLargeChunk/2:
+		out = append(make([][]byte, h, h+n+r), frames...)
 		if inPlace {
 			clear(frames) // the small chunk's slots stay free
 		}
-		return out, nil
+	default:
+		if len(fc.large)-fc.largeUsed < h+n+r {
+			fc.large, fc.largeUsed = chunk(h+n+r, &fc.nextLarge, maxLargeChunk), 0
+		}
+		u := fc.largeUsed
+		out = fc.large[u : u+h+n : u+h+n+r]
+		fc.largeUsed += h + n + r
+		copy(out[h:], frames)
+		if inPlace {
+			clear(frames)
+		}
 	}
-	if len(fc.large)-fc.largeUsed < h+n {
-		fc.large, fc.largeUsed = chunk(h+n, &fc.nextLarge, maxLargeChunk), 0
-	}
-	u := fc.largeUsed
-	out := fc.large[u : u+h+n : u+h+n]
-	fc.largeUsed += h + n
-	copy(out[h:], frames)
-	if inPlace {
-		clear(frames)
+	if r == 1 {
+		out[: len(out)+1 : len(out)+1][len(out)] = ref
 	}
 	return out, nil
 }

@@ -23,11 +23,13 @@
 // load balancing. See DEVIATIONS.md for where behaviour differs from libzmq
 // or the RFCs.
 //
-// Received frames belong to the caller. A receiver of large messages (4 KiB
-// and more) that calls Msg.Release on each one once done with it has the
-// next ones read into the same memory: a steady stream then allocates
-// nothing per message, which for 64 KiB messages roughly doubles what a
-// receiver keeps up with (docs/PERFORMANCE.md). Release is optional.
+// Received frames belong to the caller. A receiver that calls Msg.Release
+// on each message once done with it has the next ones read into the same
+// memory: large frames (4 KiB and more) into recycled bodies, small ones
+// into recycled slabs. A steady stream then allocates next to nothing per
+// message, which for 64 KiB messages roughly doubles what a receiver keeps
+// up with, and makes one of 256-octet messages about 40 % faster
+// (docs/PERFORMANCE.md). Release is optional.
 //
 // Security: WithCurveServer and WithCurveClient encrypt and authenticate
 // tcp and ipc connections with CURVE; WithPlainServer and WithPlainClient

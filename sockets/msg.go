@@ -20,11 +20,14 @@ type Msg struct {
 // Release gives the memory of a received message's frames back, for later
 // messages to be read into instead of new allocations, and sets Frames to
 // nil. It is optional — a message not released is collected as usual — and
-// pays for large messages: a receiver of a stream of 64 KiB messages that
-// releases each one allocates nothing per message (docs/PERFORMANCE.md).
-// Only frames of zmtp.RecycleMin octets or more that were read from tcp or
-// ipc are kept; on other messages (built by the caller, received over
-// inproc, whose frames are the sender's) Release only clears Frames.
+// pays: a receiver of a stream of 64 KiB messages that releases each one
+// allocates nothing per message, and one of 256-octet messages is about
+// half again as fast (docs/PERFORMANCE.md). Large frames (zmtp.RecycleMin
+// octets or more) go back to pools by size; small ones were copied into
+// shared slabs, and a slab is reused once every message in it has been
+// released. Only messages read from tcp or ipc are recycled; on others
+// (built by the caller, received over inproc, whose frames are the
+// sender's) Release only clears Frames.
 //
 // After Release, neither the frames nor any slice of them may be used, by
 // anyone: do not release a message whose frames were passed to Send (the
@@ -35,6 +38,12 @@ type Msg struct {
 func (m *Msg) Release() {
 	if m.Peer != nil && m.Peer.network {
 		zmtp.Recycle(m.Frames...)
+		if n := len(m.Frames); n < cap(m.Frames) {
+			// The reader keeps the message's slab reference just
+			// past its frames (frameCarver); if something else is
+			// there now, RecycleRef ignores it.
+			zmtp.RecycleRef(m.Frames[: n+1 : n+1][n])
+		}
 	}
 	m.Frames = nil
 }

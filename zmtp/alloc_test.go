@@ -61,3 +61,54 @@ func TestReadAllocsRecycled(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAllocsSlabsRecycled is the gate of slab recycling: a stream of
+// small messages, each given back with its slab reference, allocates
+// nothing per message once its slabs come round again.
+func TestReadAllocsSlabsRecycled(t *testing.T) {
+	Recycle(make([]byte, 1)) // recycling in use
+	for _, sizes := range [][]int{{64}, {256}, {512}, {20, 300}} {
+		c := readyConn(&discardConn{replay: slabStream([][]int{sizes})}, Pull)
+		var msg [][]byte
+		allocs := testing.AllocsPerRun(20000, func() {
+			var err error
+			if msg, err = c.ReadMsg(msg[:0]); err != nil {
+				t.Fatal(err)
+			}
+			Recycle(msg...)
+			RecycleRef(c.SlabRef())
+		})
+		if allocs > 0.001 {
+			t.Errorf("ReadMsg + RecycleRef of messages of %v octets: %v allocations, want ≤ 0.001", sizes, allocs)
+		}
+	}
+}
+
+// TestReadAllocsSlabsReleasedLate: slabs whose references all come back
+// only after their reader moved on are recycled too (by the last
+// RecycleRef). Each run reads ten slabs' worth of 256-octet messages,
+// holding them all, then gives them back.
+func TestReadAllocsSlabsReleasedLate(t *testing.T) {
+	Recycle(make([]byte, 1)) // recycling in use
+	c := readyConn(&discardConn{replay: slabStream([][]int{{256}})}, Pull)
+	const n = 10 * slabSize / 256
+	frames := make([][]byte, 0, n)
+	refs := make([][]byte, 0, n)
+	allocs := testing.AllocsPerRun(50, func() {
+		frames, refs = frames[:0], refs[:0]
+		for range n {
+			msg, err := c.ReadMsg(frames)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames = msg
+			refs = append(refs, c.SlabRef())
+		}
+		for _, r := range refs {
+			RecycleRef(r)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("reading %d messages held until the end: %v allocations, want 0", n, allocs)
+	}
+}

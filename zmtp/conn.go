@@ -115,6 +115,7 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 	if c.failed.Load() {
 		return dst, c.Err()
 	}
+	c.rd.startMsg()
 	if body, ok := c.readSmall(); ok {
 		return append(dst, body), nil
 	}
@@ -188,6 +189,16 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 		}
 	}
 }
+
+// SlabRef returns a reference to the shared memory the small frames of the
+// message ReadMsg just returned were copied into, or nil if there is none
+// to give back (no small frame, or recycling not in use: see Recycle).
+// Once nothing uses the message's frames any more, RecycleRef(ref), with
+// Recycle(frames...) for its large ones, lets later messages be read into
+// that memory instead of new allocations. Call it, if at all, before the
+// next ReadMsg; a message whose reference is not taken keeps its slab from
+// being recycled (it is collected as usual).
+func (c *Conn) SlabRef() []byte { return c.rd.slabRef() }
 
 // OnIdle sets a function the reading goroutine calls, inside ReadMsg,
 // each time it is about to wait for the network: the moment for a caller

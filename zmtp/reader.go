@@ -60,14 +60,23 @@ type frameReader struct {
 	pooled     bool    // buf comes from and returns to readBufPool
 	bufBox     *[]byte // the pool's box for buf, kept so that giving it back does not allocate
 	start, end int
-	slab       []byte  // space for carving small frame bodies...
-	slabUsed   int     // ...of which slab[:slabUsed] is taken (an offset: no pointer store per frame)
-	slabBox    *[]byte // a box for giving the slab to slabPool without allocating
-	chunk      int     // first allocation for a body larger than buf
-	afterLarge bool    // the last body was read direct: read little ahead (room)
-	err        error   // sticky read error, returned once buffered bytes are used
-	raw        rawReader
-	onIdle     func() // called before each wait for the network (raw reads only)
+	slab       []byte  // space for carving small frame bodies (slab.go)...
+	slabUsed   int     // ...of which slab[:slabUsed] is taken (an offset: no pointer store per frame)...
+	slabEnd    int     // ...and slab[:slabEnd] may be
+	slabBox    *[]byte // a box for giving the slab to a pool without allocating
+	// slabCounted: the slab counts its references (slab.go); slabRefs
+	// is how many it gave, msgInSlab whether the message being read
+	// has a body in it, slabTainted whether a message's reference was
+	// never taken.
+	// slabFrames counts the bodies carved from the slab; tinyBodies
+	// says the last slab's were tiny on average (slab.go tinyBody).
+	slabCounted, msgInSlab, slabTainted, tinyBodies bool
+	slabRefs, slabFrames                            int
+	chunk                                           int   // first allocation for a body larger than buf
+	afterLarge                                      bool  // the last body was read direct: read little ahead (room)
+	err                                             error // sticky read error, returned once buffered bytes are used
+	raw                                             rawReader
+	onIdle                                          func() // called before each wait for the network (raw reads only)
 	// reads counts reads that brought bytes: the heartbeat's sign of
 	// life (anything received, as libzmq counts it), one atomic add per
 	// read rather than per frame.
@@ -75,11 +84,8 @@ type frameReader struct {
 }
 
 // readBufPool holds read buffers of DefaultReadBufferSize that idle
-// connections gave back; slabPool the free parts of their slabs.
-var (
-	readBufPool = sync.Pool{New: func() any { b := make([]byte, DefaultReadBufferSize); return &b }}
-	slabPool    sync.Pool
-)
+// connections gave back.
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, DefaultReadBufferSize); return &b }}
 
 // newHandshakeReader returns a reader with the small buffers of the
 // handshake phase; grow gives it its full size.
@@ -122,22 +128,14 @@ func (fr *frameReader) takeBuf() {
 }
 
 // idle gives back what a waiting reader need not hold: the buffer, if
-// empty and pooled, and the slab's free part; then it calls onIdle.
+// empty and pooled, and the slab (retireSlab); then it calls onIdle.
 func (fr *frameReader) idle() {
 	if fr.pooled && fr.buf != nil && fr.start == fr.end {
 		*fr.bufBox = fr.buf
 		readBufPool.Put(fr.bufBox)
 		fr.buf, fr.bufBox = nil, nil
 	}
-	if free := fr.slab[fr.slabUsed:]; len(free) >= slabKeepMin {
-		box := fr.slabBox
-		if box == nil {
-			box = new([]byte)
-		}
-		*box = free
-		slabPool.Put(box)
-	}
-	fr.slab, fr.slabBox, fr.slabUsed = nil, nil, 0
+	fr.retireSlab()
 	if fr.onIdle != nil {
 		fr.onIdle()
 	}
@@ -292,44 +290,6 @@ func (fr *frameReader) readBody(size int, own bool) ([]byte, error) {
 // into its own memory (readLarge) rather than through the buffer.
 func (fr *frameReader) direct(size int) bool {
 	return size > min(fr.size, DirectReadThreshold)
-}
-
-// carve returns an owned copy of b, cut from the slab when b is small.
-func (fr *frameReader) carve(b []byte) []byte {
-	if len(b) > slabFrameMax {
-		out := newBody(len(b), false)
-		copy(out, b)
-		return out
-	}
-	if len(b) == 0 {
-		return []byte{}
-	}
-	if len(fr.slab)-fr.slabUsed < len(b) {
-		fr.newSlab(len(b))
-	}
-	u := fr.slabUsed
-	out := fr.slab[u : u+len(b) : u+len(b)]
-	fr.slabUsed += len(b)
-	copy(out, b)
-	return out
-}
-
-// newSlab replaces the slab with one that has room for n octets: the free
-// part of a slab an idle reader gave back, or a new one.
-func (fr *frameReader) newSlab(n int) {
-	for {
-		box, _ := slabPool.Get().(*[]byte)
-		if box == nil {
-			break
-		}
-		if len(*box) >= n {
-			fr.slab, fr.slabBox, fr.slabUsed = *box, box, 0
-			*box = nil
-			return
-		}
-		// Too small for this frame: let it go.
-	}
-	fr.slab, fr.slabUsed = make([]byte, slabSize), 0
 }
 
 // readLarge reads a body readBody does not read through the buffer (see

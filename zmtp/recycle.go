@@ -42,7 +42,7 @@ var (
 	}()
 	bodyPools [numClasses]sync.Pool // of *[]byte holding a body of the class's capacity
 	bodyBoxes sync.Pool             // empty *[]byte, so that pooling does not allocate
-	// recycling is set by the first Recycle that keeps a body.
+	// recycling is set by the first Recycle.
 	recycling atomic.Bool
 )
 
@@ -61,12 +61,15 @@ func classOf(n int) int {
 // connection allocated for frames of RecycleMin octets or more; others are
 // left to the collector), whatever their length. The frames, and every
 // slice of them, must not be used afterwards, by anyone: recycle only
-// frames nobody else holds, and each once.
+// frames nobody else holds, and each once. The first call with any frame
+// puts recycling in use: from then on, messages read have slab references
+// too (Conn.SlabRef), for their small frames.
 func Recycle(frames ...[]byte) {
+	if len(frames) > 0 && !recycling.Load() {
+		recycling.Store(true)
+	}
 	for _, b := range frames {
-		if keepBody(b) && !recycling.Load() {
-			recycling.Store(true)
-		}
+		keepBody(b)
 	}
 }
 
