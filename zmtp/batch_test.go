@@ -150,6 +150,9 @@ func TestMsgReady(t *testing.T) {
 		{"behind a ping", slices.Concat(ping, []byte{0, 1, 'a'}), []bool{true, false}},
 		{"ping alone", slices.Concat([]byte{0, 1, 'a'}, ping), []bool{true, false}},
 		{"long frame", slices.Concat(long, make([]byte, 300), []byte{0, 0}), []bool{true, true, false}},
+		{"long frame, partial body", slices.Concat([]byte{0, 0}, long, make([]byte, 299)), []bool{true, false}},
+		{"long form, short body", slices.Concat([]byte{FlagLong, 0, 0, 0, 0, 0, 0, 0, 1, 'a'}), []bool{true, false}},
+		{"long multipart", slices.Concat(AppendFrameHeader(nil, FlagMore, 300), make([]byte, 300), []byte{0, 0}), []bool{true, false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fc := &fixedConn{data: tc.data, closed: make(chan struct{})}

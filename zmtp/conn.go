@@ -1,6 +1,7 @@
 package zmtp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -224,23 +225,34 @@ func (c *Conn) MsgReady() bool {
 	return c.cipher == nil && c.rd.complete()
 }
 
-// readSmall is ReadMsg's fast path: a whole one-frame message with a
-// short header already buffered, on a connection that is not encrypted
-// and awaits no PING TTL, is cut out of the buffer without the general
-// loop. ok is false when the general path must run.
+// readSmall is ReadMsg's fast path: a whole one-frame message of up to
+// slabFrameMax octets already buffered (with a short header, or a long
+// one), on a connection that is not encrypted and awaits no PING TTL, is
+// cut out of the buffer without the general loop. ok is false when the
+// general path must run.
 func (c *Conn) readSmall() (body []byte, ok bool) {
 	fr := &c.rd
 	b := fr.buf[fr.start:fr.end]
-	if len(b) < 2 || b[0]&(FlagMore|FlagLong|FlagCommand) != 0 || c.cipher != nil || c.ttlArmed {
+	if len(b) < 2 || b[0]&(FlagMore|FlagCommand) != 0 || c.cipher != nil || c.ttlArmed {
 		return nil, false
 	}
-	size := int(b[1])
-	if len(b)-2 < size || (c.maxMsg >= 0 && int64(size)+FrameOverhead > c.maxMsg) {
+	h, size := 2, int(b[1])
+	if b[0]&FlagLong != 0 {
+		if len(b) < MaxFrameHeader {
+			return nil, false
+		}
+		long := binary.BigEndian.Uint64(b[1:MaxFrameHeader])
+		if long > slabFrameMax {
+			return nil, false
+		}
+		h, size = MaxFrameHeader, int(long)
+	}
+	if len(b)-h < size || (c.maxMsg >= 0 && int64(size)+FrameOverhead > c.maxMsg) {
 		return nil, false
 	}
-	fr.start += 2 + size
+	fr.start += h + size
 	fr.afterLarge = false
-	return fr.carve(b[2 : 2+size]), true
+	return fr.carve(b[h : h+size]), true
 }
 
 // handleCommand acts on a command received after the handshake. It returns

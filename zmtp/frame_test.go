@@ -2,6 +2,7 @@ package zmtp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"testing"
@@ -157,5 +158,48 @@ func TestFrameHeaderRoundTrip(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestReadLongFormFrames: a sender may give any size the long (8-octet)
+// form, and ReadMsg's fast path for whole small frames takes both forms:
+// every body must come out exact, whether it is cut by the fast path or
+// the general one, and the message size limit holds for both.
+func TestReadLongFormFrames(t *testing.T) {
+	var stream []byte
+	var want [][]byte
+	for i, n := range []int{0, 1, 5, 255, 256, 300, 512, 513, 4096} {
+		body := bytes.Repeat([]byte{byte(i + 1)}, n)
+		flags := byte(FlagLong)
+		if i%3 == 1 {
+			flags |= 0x10 // a reserved bit: ignored
+		}
+		stream = append(stream, flags)
+		stream = binary.BigEndian.AppendUint64(stream, uint64(n))
+		stream = append(stream, body...)
+		want = append(want, body)
+	}
+	fc := &fixedConn{data: stream, closed: make(chan struct{})}
+	defer close(fc.closed)
+	c := readyConn(fc, Pull)
+	for i, w := range want {
+		msg, err := c.ReadMsg(nil)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if len(msg) != 1 || !bytes.Equal(msg[0], w) {
+			t.Fatalf("message %d (%d octets): not what was sent", i, len(w))
+		}
+	}
+
+	over := append([]byte{FlagLong}, binary.BigEndian.AppendUint64(nil, 300)...)
+	over = append(over, make([]byte, 300)...)
+	c = readyConn(&fixedConn{data: over}, Pull)
+	c.maxMsg = 300
+	if _, err := c.rd.need(2); err != nil { // buffered: the fast path's case
+		t.Fatal(err)
+	}
+	if _, err := c.ReadMsg(nil); !errors.Is(err, ErrMsgTooLarge) {
+		t.Fatalf("a 300-octet long-form frame with a limit of 300 octets per message: %v, want ErrMsgTooLarge", err)
 	}
 }

@@ -1,8 +1,10 @@
 package zmtp
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -218,6 +220,10 @@ func (fr *frameReader) complete() bool {
 	b := fr.buf[fr.start:fr.end]
 	if len(b) >= 2 && b[0] == 0 {
 		return len(b)-2 >= int(b[1]) // the common case: a short final frame
+	}
+	if len(b) >= MaxFrameHeader && b[0] == FlagLong {
+		size := binary.BigEndian.Uint64(b[1:MaxFrameHeader]) // a long final frame
+		return size > math.MaxInt64 || uint64(len(b)-MaxFrameHeader) >= size
 	}
 	for {
 		flags, size, n, err := ParseFrameHeader(b)
