@@ -178,19 +178,38 @@ const (
 )
 
 // frameCarver reads messages with their lists of frames cut from chunks.
-// A chunk's slots are never reused once a message holds them.
+// A chunk's slots are never reused once a message holds them, unless the
+// chunk is a frameChunk (framechunk.go) and all its messages have been
+// released.
 type frameCarver struct {
-	small, large         [][]byte // the current chunks...
-	smallUsed, largeUsed int      // ...and how many of their slots are taken (offsets: no pointer store per message)
-	nextSmall, nextLarge int      // sizes of the next chunks
-	headroom             int      // free slots before each message's frames
+	small, large         [][]byte    // the current chunks...
+	smallUsed, largeUsed int         // ...and how many of their slots are taken (offsets: no pointer store per message)
+	nextSmall, nextLarge int         // sizes of the next chunks
+	headroom             int         // free slots before each message's frames
+	counted              *frameChunk // the chunk small is, once messages are released
+	pending              *frameChunk // counted, let go of while a message was being read into it
 }
 
-// idle lets go of the chunks: the reader is about to wait.
+// idle lets go of the chunks: the reader is about to wait, in the middle
+// of reading a message. A counted chunk is retired with that message
+// counted already (see read).
 func (fc *frameCarver) idle() {
+	if c := fc.counted; c != nil {
+		c.issued++
+		c.retire()
+		fc.counted, fc.pending = nil, c
+	}
 	fc.small, fc.large = nil, nil
 	fc.smallUsed, fc.largeUsed = 0, 0
 	fc.nextSmall, fc.nextLarge = 0, 0
+}
+
+// retireCounted lets go of the counted chunk, if small is one.
+func (fc *frameCarver) retireCounted() {
+	if fc.counted != nil {
+		fc.counted.retire()
+		fc.counted, fc.small, fc.smallUsed = nil, nil, 0
+	}
 }
 
 // chunk returns a new chunk of at least n slots, its size taken from
@@ -201,14 +220,35 @@ func chunk(n int, next *int, limit int) [][]byte {
 	return make([][]byte, size)
 }
 
+// newSmall replaces the small chunk by one with room for n slots: a
+// counted one once messages are released.
+func (fc *frameCarver) newSmall(n int) {
+	fc.retireCounted()
+	if releasing.Load() && n <= chunkSlots {
+		fc.counted = newFrameChunk()
+		fc.small, fc.smallUsed = fc.counted.slots, 0
+		return
+	}
+	fc.small, fc.smallUsed = chunk(n, &fc.nextSmall, maxSmallChunk), 0
+}
+
 func (fc *frameCarver) read(zc *zmtp.Conn) ([][]byte, error) {
 	h := fc.headroom
-	if len(fc.small)-fc.smallUsed < h+2 {
-		fc.small, fc.smallUsed = chunk(h+2, &fc.nextSmall, maxSmallChunk), 0
+	if len(fc.small)-fc.smallUsed < h+2 || (fc.counted == nil && releasing.Load()) {
+		fc.newSmall(h + 2)
 	}
 	free := fc.small[fc.smallUsed:]
+	into := fc.counted
 	frames, err := zc.ReadMsg(free[h:h])
+	// If the reader went idle meanwhile, into is pending: retired, with
+	// this message counted, which must now be given its reference or
+	// released.
+	pending := fc.pending
+	fc.pending = nil
 	if err != nil {
+		if pending != nil {
+			pending.release()
+		}
 		return nil, err
 	}
 	ref := zc.SlabRef()
@@ -224,7 +264,14 @@ func (fc *frameCarver) read(zc *zmtp.Conn) ([][]byte, error) {
 	}
 	var out [][]byte
 	switch {
-	case biggest <= smallFrameMax && inPlace && h+n+r <= len(free):
+	case biggest <= smallFrameMax && inPlace && into != nil && h+n+1 <= len(free):
+		if pending == nil {
+			fc.smallUsed += h + n + 1
+		}
+		out = free[: h+n : h+n+1]
+		ref = into.hold(ref, pending == nil) // the chunk gives the slab reference back
+		pending = nil
+	case biggest <= smallFrameMax && inPlace && fc.counted == nil && h+n+r <= len(free):
 		fc.smallUsed += h + n + r
 		out = free[: h+n : h+n+r]
 	case biggest <= smallFrameMax && h == 0:
@@ -249,8 +296,11 @@ func (fc *frameCarver) read(zc *zmtp.Conn) ([][]byte, error) {
 			clear(frames)
 		}
 	}
-	if r == 1 {
+	if ref != nil {
 		out[: len(out)+1 : len(out)+1][len(out)] = ref
+	}
+	if pending != nil {
+		pending.release() // the message is not in it after all
 	}
 	return out, nil
 }

@@ -26,9 +26,9 @@
 // Received frames belong to the caller. A receiver that calls Msg.Release
 // on each message once done with it has the next ones read into the same
 // memory: large frames (4 KiB and more) into recycled bodies, small ones
-// into recycled slabs. A steady stream then allocates next to nothing per
-// message, which for 64 KiB messages roughly doubles what a receiver keeps
-// up with, and makes one of 256-octet messages about 40 % faster
+// into recycled slabs, with their frame lists in recycled chunks. A steady
+// stream then allocates next to nothing per message, which roughly doubles
+// what a receiver of 64 KiB or of 256-octet messages keeps up with
 // (docs/PERFORMANCE.md). Release is optional.
 //
 // Security: WithCurveServer and WithCurveClient encrypt and authenticate

@@ -154,8 +154,11 @@ func TestMsgStaysSmall(t *testing.T) {
 // reused once every message in them is released. The receiver releases
 // most messages as soon as it has checked them, while the reader goes on
 // reading into the same slabs, but holds every ninth message and a run of
-// several slabs' worth: over tcp and ipc, none of the held frames may
-// change before they are released at the end.
+// several slabs' worth: over tcp and ipc, and on a ROUTER (whose frame
+// lists have a slot for the identity in front), none of the held frames
+// may change before they are released at the end. Their frame lists are
+// cut from recycled chunks too (framechunk.go), so a chunk reused too soon
+// shows as well.
 func TestReleaseKeepsHeldSmallFrames(t *testing.T) {
 	const count = 20_000
 	frames := func(k int) [][]byte {
@@ -164,11 +167,19 @@ func TestReleaseKeepsHeldSmallFrames(t *testing.T) {
 		}
 		return [][]byte{releasePattern(k, 1+k%512)}
 	}
-	for _, transport := range []string{TCP, IPC} {
-		t.Run(transport, func(t *testing.T) {
-			pull := relNew(t, PULL)
-			push := relNew(t, PUSH)
-			relConnect(t, push, relBind(t, pull, transport))
+	for _, tc := range []struct {
+		name       string
+		transport  string
+		recv, send Type
+	}{{"tcp", TCP, PULL, PUSH}, {"ipc", IPC, PULL, PUSH}, {"router", TCP, ROUTER, DEALER}} {
+		t.Run(tc.name, func(t *testing.T) {
+			pull := relNew(t, tc.recv)
+			push := relNew(t, tc.send)
+			relConnect(t, push, relBind(t, pull, tc.transport))
+			skip := 0 // frames before the payload: ROUTER's identity
+			if tc.recv == ROUTER {
+				skip = 1
+			}
 			sent := make(chan error, 1)
 			go func() {
 				for k := range count {
@@ -186,11 +197,11 @@ func TestReleaseKeepsHeldSmallFrames(t *testing.T) {
 					t.Fatalf("recv %d: %v", k, err)
 				}
 				want := frames(k)
-				if len(m.Frames) != len(want) {
-					t.Fatalf("message %d: %d frames, want %d", k, len(m.Frames), len(want))
+				if len(m.Frames) != skip+len(want) {
+					t.Fatalf("message %d: %d frames, want %d", k, len(m.Frames), skip+len(want))
 				}
 				for j := range want {
-					if !bytes.Equal(m.Frames[j], want[j]) {
+					if !bytes.Equal(m.Frames[skip+j], want[j]) {
 						t.Fatalf("message %d, frame %d, differs from what was sent", k, j)
 					}
 				}
@@ -206,7 +217,7 @@ func TestReleaseKeepsHeldSmallFrames(t *testing.T) {
 			for k, m := range held {
 				want := frames(k)
 				for j := range want {
-					if !bytes.Equal(m.Frames[j], want[j]) {
+					if !bytes.Equal(m.Frames[skip+j], want[j]) {
 						t.Fatalf("held message %d, frame %d, was overwritten before its release", k, j)
 					}
 				}

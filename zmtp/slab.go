@@ -28,8 +28,7 @@ import (
 // then memory like any other, which the collector frees once no frame
 // holds it. So a reference is handed out only when the message's bodies
 // all lie in one slab: within a message, a body that no longer fits in the
-// slab gets an allocation of its own. Slabs of very small bodies are not
-// counted (tinyBody).
+// slab gets an allocation of its own.
 //
 // The count lives in the slab's last slabTrailer octets, with a mark that
 // tells a reference from any other slice: a reference is the empty slice
@@ -39,14 +38,6 @@ import (
 // number of references handed out, so that it reaches zero once, after
 // both.
 const (
-	// tinyBody: a stream of bodies smaller than this on average (as the
-	// last slab with enough of them saw) is carved from uncounted slabs.
-	// For them recycling does not pay: a slab is spent every thousand
-	// 16-octet messages, and counting costs a slot for the reference in
-	// every message's frame list and an atomic add on every release,
-	// which made such a stream 11 % slower; at 32 octets it is even, at
-	// 64 recycling is 17 % faster (tcp, dripdrop bench).
-	tinyBody    = 40
 	slabTrailer = 16
 	slabData    = slabSize - slabTrailer // the part of a counted slab bodies are carved from
 	slabBias    = 1 << 30
@@ -99,15 +90,19 @@ func putSlab(slab []byte, box *[]byte) {
 // carved from the slab has given its reference back, later messages are
 // carved from the same memory. Give each reference back once. Anything
 // that is not such a reference (nil, any other slice) is ignored.
-func RecycleRef(ref []byte) {
-	if len(ref) != 0 || cap(ref) != slabTrailer {
+func RecycleRef(ref []byte) { RecycleRefs(ref, 1) }
+
+// RecycleRefs is RecycleRef for n messages whose references are the same
+// (messages carved from the same slab), in one go.
+func RecycleRefs(ref []byte, n int) {
+	if len(ref) != 0 || cap(ref) != slabTrailer || n <= 0 {
 		return
 	}
 	t := ref[:slabTrailer]
 	if binary.LittleEndian.Uint64(t) != slabMark {
 		return
 	}
-	if slabCount(t).Add(-1) == 0 {
+	if slabCount(t).Add(-int32(n)) == 0 {
 		start := unsafe.Add(unsafe.Pointer(&t[0]), -slabData)
 		putSlab(unsafe.Slice((*byte)(start), slabSize), nil)
 	}
@@ -140,9 +135,6 @@ func (fr *frameReader) startMsg() {
 // read has bodies in it (its reference is still to come): it reports
 // whether it did.
 func (fr *frameReader) retireSlab() bool {
-	if fr.slabFrames >= 64 && !fr.msgInSlab {
-		fr.tinyBodies = fr.slabUsed < fr.slabFrames*tinyBody
-	}
 	switch {
 	case fr.slab == nil:
 	case fr.slabCounted:
@@ -165,17 +157,16 @@ func (fr *frameReader) retireSlab() bool {
 		}
 	}
 	fr.slab, fr.slabBox, fr.slabUsed, fr.slabEnd = nil, nil, 0, 0
-	fr.slabCounted, fr.slabTainted, fr.slabRefs, fr.slabFrames = false, false, 0, 0
+	fr.slabCounted, fr.slabTainted, fr.slabRefs = false, false, 0
 	return true
 }
 
 // newSlab retires the slab and takes one with room for n octets: once
-// recycling is in use and the bodies are not tiny (tinyBody), a whole
-// counted one; else the free part of a slab an idle reader
+// recycling is in use a whole counted one; else the free part of a slab an idle reader
 // gave back, or a new one.
 func (fr *frameReader) newSlab(n int) {
 	fr.retireSlab()
-	if !fr.tinyBodies && recycling.Load() {
+	if recycling.Load() {
 		fr.slab, fr.slabBox = newCountedSlab()
 		fr.slabEnd, fr.slabCounted = slabData, true
 		return
@@ -220,7 +211,6 @@ func (fr *frameReader) carve(b []byte) []byte {
 	u := fr.slabUsed
 	out := fr.slab[u : u+len(b) : u+len(b)]
 	fr.slabUsed += len(b)
-	fr.slabFrames++
 	fr.msgInSlab = fr.slabCounted
 	copy(out, b)
 	return out

@@ -168,28 +168,3 @@ func BenchmarkReadMsgSlabs(b *testing.B) {
 		}
 	}
 }
-
-// TestTinyBodiesUncounted: for a stream of tiny bodies recycling does not
-// pay (tinyBody), so once a slab of them is spent the next is not counted
-// and messages have no reference; bodies of 64 octets keep theirs.
-func TestTinyBodiesUncounted(t *testing.T) {
-	Recycle(make([]byte, 1)) // recycling in use
-	for _, tc := range []struct {
-		size    int
-		wantRef bool
-	}{{16, false}, {64, true}} {
-		c := readyConn(&discardConn{replay: frameStream(tc.size, 1<<20)}, Pull)
-		var msg [][]byte
-		for i := range 3 * slabSize / tc.size {
-			var err error
-			if msg, err = c.ReadMsg(msg[:0]); err != nil {
-				t.Fatal(err)
-			}
-			ref := c.SlabRef()
-			RecycleRef(ref)
-			if i > 2*slabSize/tc.size && (ref != nil) != tc.wantRef {
-				t.Fatalf("%d-octet message %d: a reference: %v, want %v", tc.size, i, ref != nil, tc.wantRef)
-			}
-		}
-	}
-}
