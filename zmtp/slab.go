@@ -162,8 +162,8 @@ func (fr *frameReader) retireSlab() bool {
 }
 
 // newSlab retires the slab and takes one with room for n octets: once
-// recycling is in use a whole counted one; else the free part of a slab an idle reader
-// gave back, or a new one.
+// recycling is in use a whole counted one, else the free part of a slab
+// an idle reader gave back, or a new one.
 func (fr *frameReader) newSlab(n int) {
 	fr.retireSlab()
 	if recycling.Load() {
