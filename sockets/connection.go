@@ -271,14 +271,16 @@ func (fc *frameCarver) read(zc *zmtp.Conn) ([][]byte, error) {
 		out = free[: h+n : h+n+1]
 		ref = into.hold(ref, pending == nil) // the chunk gives the slab reference back
 		pending = nil
-	case biggest <= smallFrameMax && inPlace && fc.counted == nil && h+n+r <= len(free):
+	case biggest <= smallFrameMax && inPlace && into == nil && h+n+r <= len(free):
 		fc.smallUsed += h + n + r
 		out = free[: h+n : h+n+r]
-	case biggest <= smallFrameMax && h == 0:
+	case biggest <= smallFrameMax && h == 0 && !inPlace:
 		out = frames // outgrew the chunk: append gave it a list of its own
 		if r == 1 && cap(out) == n {
 			out = append(out, nil)[:n]
 		}
+	// Below, the frames are copied out: a large message, or a small one
+	// that filled the chunk to its end, with no slot left past it.
 	case biggest > hugeFrame || h+n+r > maxLargeChunk/2:
 		out = append(make([][]byte, h, h+n+r), frames...)
 		if inPlace {

@@ -2,7 +2,11 @@ package sockets
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
 	"testing"
+	"time"
+	"unsafe"
 )
 
 // TestChunkOfKnowsItsOwn: only the reference a chunk hands out leads back
@@ -52,5 +56,51 @@ func TestFrameChunkCounts(t *testing.T) {
 		if c.slots[0] != nil || c.count.Load() != 0 {
 			t.Fatalf("release first %v: not recycled (count %d)", releaseFirst, c.count.Load())
 		}
+	}
+}
+
+// TestFrameListsFillingTheChunk: messages of up to a dozen empty frames
+// (no slab reference: empty bodies are not carved) fill counted chunks to
+// their last slot in every way. A message whose list reaches the chunk's
+// end has no slot past it for the chunk's reference and must get a list of
+// its own: left in the chunk uncounted, the next message's list would be
+// cut over it. So no two lists of messages held at once may overlap.
+func TestFrameListsFillingTheChunk(t *testing.T) {
+	pull := relNew(t, PULL)
+	push := relNew(t, PUSH)
+	relConnect(t, push, relBind(t, pull, TCP))
+	const count = 3000
+	go func() {
+		for k := range count {
+			_ = relSendT(push, 10*time.Second, NewMsg(make([][]byte, 1+k%12)...))
+		}
+	}()
+	type span struct{ start, end uintptr }
+	var held []Msg
+	var spans []span
+	for k := range count {
+		m, err := relRecvT(pull, 10*time.Second)
+		if err != nil {
+			t.Fatalf("recv %d: %v", k, err)
+		}
+		if len(m.Frames) != 1+k%12 {
+			t.Fatalf("message %d: %d frames, want %d", k, len(m.Frames), 1+k%12)
+		}
+		if k == 0 {
+			m.Release() // from now on, chunks are counted
+			continue
+		}
+		held = append(held, m)
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(m.Frames)))
+		spans = append(spans, span{start, start + uintptr(len(m.Frames))*unsafe.Sizeof(m.Frames[0])})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].start < spans[i-1].end {
+			t.Fatal("two messages held at once share slots of their frame lists")
+		}
+	}
+	for _, m := range held {
+		m.Release()
 	}
 }
