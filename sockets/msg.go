@@ -26,9 +26,9 @@ type Msg struct {
 // (docs/PERFORMANCE.md). Large frames (zmtp.RecycleMin octets or more) go
 // back to pools by size; small ones were copied into shared slabs, and
 // their frame lists cut from shared chunks, which are reused once every
-// message in them has been released. Only messages read from tcp or ipc are recycled; on others
-// (built by the caller, received over inproc, whose frames are the
-// sender's) Release only clears Frames.
+// message in them has been released. Only messages read from tcp or ipc
+// are recycled; on others (built by the caller, received over inproc,
+// whose frames are the sender's) Release only clears Frames.
 //
 // After Release, neither the frames nor any slice of them may be used, by
 // anyone: do not release a message whose frames were passed to Send (the
