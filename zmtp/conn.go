@@ -157,6 +157,7 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 			}
 			flags, body, err = c.cipher.Open(sealed)
 			if err == nil && flags&FlagCommand == 0 {
+				c.rd.more = flags&FlagMore != 0
 				body = c.rd.carve(body)
 			}
 			if c.rd.direct(size) && (err != nil || flags&FlagCommand == 0) {
@@ -167,8 +168,11 @@ func (c *Conn) ReadMsg(dst [][]byte) ([][]byte, error) {
 			if err != nil {
 				return dst[:first], c.readErr(err)
 			}
-		} else if body, err = c.rd.readBody(size, flags&FlagCommand == 0); err != nil {
-			return dst[:first], c.readErr(err)
+		} else {
+			c.rd.more = flags&FlagMore != 0
+			if body, err = c.rd.readBody(size, flags&FlagCommand == 0); err != nil {
+				return dst[:first], c.readErr(err)
+			}
 		}
 		if flags&FlagCommand != 0 {
 			if len(dst) > first {

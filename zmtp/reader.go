@@ -70,13 +70,14 @@ type frameReader struct {
 	// is how many it gave, msgInSlab whether the message being read
 	// has a body in it, slabTainted whether a message's reference was
 	// never taken.
-	slabCounted, msgInSlab, slabTainted bool
-	slabRefs                            int
-	chunk                               int   // first allocation for a body larger than buf
-	afterLarge                          bool  // the last body was read direct: read little ahead (room)
-	err                                 error // sticky read error, returned once buffered bytes are used
-	raw                                 rawReader
-	onIdle                              func() // called before each wait for the network (raw reads only)
+	// more: the frame being read has MORE set (ReadMsg says so).
+	slabCounted, msgInSlab, slabTainted, more bool
+	slabRefs                                  int
+	chunk                                     int   // first allocation for a body larger than buf
+	afterLarge                                bool  // the last body was read direct: read little ahead (room)
+	err                                       error // sticky read error, returned once buffered bytes are used
+	raw                                       rawReader
+	onIdle                                    func() // called before each wait for the network (raw reads only)
 	// reads counts reads that brought bytes: the heartbeat's sign of
 	// life (anything received, as libzmq counts it), one atomic add per
 	// read rather than per frame.
