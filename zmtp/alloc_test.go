@@ -25,13 +25,25 @@ func TestWriteAllocs(t *testing.T) {
 	}
 }
 
+// allocsPerMsg is the allocations per call of read, measured over runs of
+// batch calls: testing.AllocsPerRun gives whole allocations per run, so a
+// run must hold enough calls for a fraction per message to show (at least
+// 1/batch).
+func allocsPerMsg(runs, batch int, read func()) float64 {
+	return testing.AllocsPerRun(runs, func() {
+		for range batch {
+			read()
+		}
+	}) / float64(batch)
+}
+
 // TestReadAllocs bounds the receive path: small frames are carved out of a
 // shared slab, so a 16-octet message costs well under one allocation when
 // the caller reuses its frame slice.
 func TestReadAllocs(t *testing.T) {
 	c := readyConn(&discardConn{replay: frameStream(16, 1<<20)}, Pull)
 	var msg [][]byte
-	allocs := testing.AllocsPerRun(10000, func() {
+	allocs := allocsPerMsg(100, 1000, func() {
 		var err error
 		if msg, err = c.ReadMsg(msg[:0]); err != nil {
 			t.Fatal(err)
@@ -42,35 +54,23 @@ func TestReadAllocs(t *testing.T) {
 	}
 }
 
-// TestReadAllocsRecycled is the gate of body recycling: a stream of large
-// frames whose bodies the caller recycles allocates nothing per message,
-// below, at and above the first chunk's size.
+// TestReadAllocsRecycled is the gate of recycling: a stream of messages
+// the caller gives back (Recycle, RecycleRef) allocates nothing per
+// message — large frames below, at and above the first chunk's size, whose
+// bodies are recycled, and small ones, whose slabs are, once they come
+// round again.
 func TestReadAllocsRecycled(t *testing.T) {
-	for _, size := range []int{4 << 10, 64 << 10, 256 << 10} {
-		c := readyConn(&discardConn{replay: frameStream(size, 1<<20)}, Pull)
-		var msg [][]byte
-		allocs := testing.AllocsPerRun(1000, func() {
-			var err error
-			if msg, err = c.ReadMsg(msg[:0]); err != nil {
-				t.Fatal(err)
-			}
-			Recycle(msg...)
-		})
-		if allocs > 0.1 {
-			t.Errorf("ReadMsg + Recycle of a %d-octet message: %v allocations, want ≤ 0.1", size, allocs)
-		}
-	}
-}
-
-// TestReadAllocsSlabsRecycled is the gate of slab recycling: a stream of
-// small messages, each given back with its slab reference, allocates
-// nothing per message once its slabs come round again.
-func TestReadAllocsSlabsRecycled(t *testing.T) {
 	Recycle(make([]byte, 1)) // recycling in use
-	for _, sizes := range [][]int{{64}, {256}, {512}, {20, 300}} {
-		c := readyConn(&discardConn{replay: slabStream([][]int{sizes})}, Pull)
+	for _, tc := range []struct {
+		sizes []int // of one message's frames
+		max   float64
+	}{
+		{[]int{4 << 10}, 0.1}, {[]int{64 << 10}, 0.1}, {[]int{256 << 10}, 0.1},
+		{[]int{64}, 0.001}, {[]int{256}, 0.001}, {[]int{512}, 0.001}, {[]int{20, 300}, 0.001},
+	} {
+		c := readyConn(&discardConn{replay: slabStream([][]int{tc.sizes})}, Pull)
 		var msg [][]byte
-		allocs := testing.AllocsPerRun(20000, func() {
+		allocs := allocsPerMsg(20, 1000, func() {
 			var err error
 			if msg, err = c.ReadMsg(msg[:0]); err != nil {
 				t.Fatal(err)
@@ -78,8 +78,8 @@ func TestReadAllocsSlabsRecycled(t *testing.T) {
 			Recycle(msg...)
 			RecycleRef(c.SlabRef())
 		})
-		if allocs > 0.001 {
-			t.Errorf("ReadMsg + RecycleRef of messages of %v octets: %v allocations, want ≤ 0.001", sizes, allocs)
+		if allocs > tc.max {
+			t.Errorf("ReadMsg + Recycle + RecycleRef of messages of %v octets: %v allocations, want ≤ %v", tc.sizes, allocs, tc.max)
 		}
 	}
 }

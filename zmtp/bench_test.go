@@ -96,7 +96,7 @@ func BenchmarkReadMsg(b *testing.B) {
 }
 
 // benchReadMsg reads one-frame messages of size octets from a replayed
-// stream, recycling each one's body (Recycle) when recycle is set.
+// stream, giving each one back (Recycle, RecycleRef) when recycle is set.
 func benchReadMsg(b *testing.B, size int, recycle bool) {
 	c := readyConn(&discardConn{replay: frameStream(size, 1<<20)}, Pull)
 	b.SetBytes(int64(size))
@@ -109,6 +109,7 @@ func benchReadMsg(b *testing.B, size int, recycle bool) {
 		}
 		if recycle {
 			Recycle(msg...)
+			RecycleRef(c.SlabRef())
 		}
 	}
 }

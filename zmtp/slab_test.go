@@ -143,28 +143,11 @@ func TestRecycleRefIgnoresOthers(t *testing.T) {
 }
 
 // BenchmarkReadMsgSlabs is BenchmarkReadMsg for small frames, without and
-// with giving each message back (Recycle and RecycleRef).
+// with giving each message back.
 func BenchmarkReadMsgSlabs(b *testing.B) {
 	for _, size := range []int{64, 256} {
 		for _, give := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%d/recycled=%v", size, give), func(b *testing.B) {
-				c := readyConn(&discardConn{replay: frameStream(size, 1<<20)}, Pull)
-				if give {
-					Recycle(make([]byte, 1))
-				}
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				var msg [][]byte
-				var err error
-				for b.Loop() {
-					if msg, err = c.ReadMsg(msg[:0]); err != nil {
-						b.Fatal(err)
-					}
-					if give {
-						RecycleRef(c.SlabRef())
-					}
-				}
-			})
+			b.Run(fmt.Sprintf("%d/recycled=%v", size, give), func(b *testing.B) { benchReadMsg(b, size, give) })
 		}
 	}
 }
