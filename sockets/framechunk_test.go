@@ -70,10 +70,15 @@ func TestFrameListsFillingTheChunk(t *testing.T) {
 	push := relNew(t, PUSH)
 	relConnect(t, push, relBind(t, pull, TCP))
 	const count = 3000
+	sent := make(chan error, 1)
 	go func() {
 		for k := range count {
-			_ = relSendT(push, 10*time.Second, NewMsg(make([][]byte, 1+k%12)...))
+			if err := relSendT(push, 10*time.Second, NewMsg(make([][]byte, 1+k%12)...)); err != nil {
+				sent <- err
+				return
+			}
 		}
+		sent <- nil
 	}()
 	type span struct{ start, end uintptr }
 	var held []Msg
@@ -93,6 +98,9 @@ func TestFrameListsFillingTheChunk(t *testing.T) {
 		held = append(held, m)
 		start := uintptr(unsafe.Pointer(unsafe.SliceData(m.Frames)))
 		spans = append(spans, span{start, start + uintptr(len(m.Frames))*unsafe.Sizeof(m.Frames[0])})
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
 	}
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 	for i := 1; i < len(spans); i++ {
