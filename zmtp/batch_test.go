@@ -87,29 +87,50 @@ func TestBatchEndWritesGathered(t *testing.T) {
 	p.mustExpect(t, []byte{0x00, 0x01, 't'})
 }
 
-// A batch of large frames writes once maxGather octets are gathered,
-// without waiting for Flush: memory referenced stays bounded.
+// A batch of large frames writes once maxGather octets or maxGatherVec
+// pieces are gathered, without waiting for Flush: memory referenced stays
+// bounded.
 func TestBatchGatherBound(t *testing.T) {
-	c, p := dialRaw(t, Config{SocketType: Push}, Pull, rawPeerOpts{})
-	big := bytes.Repeat([]byte{'g'}, 64<<10)
-	b := c.BeginBatch()
-	defer b.End()
-	written := make(chan error, 1)
-	go func() {
-		for range maxGather / len(big) {
-			if err := b.WriteMsg([][]byte{big}); err != nil {
-				written <- err
-				return
+	for _, c := range []struct {
+		name string
+		size int // of each body
+		n    int // messages that must be written without Flush
+	}{
+		{"octets", 256 << 10, maxGather / (256 << 10)},
+		{"pieces", DirectWriteThreshold, maxGatherVec / 2}, // a header and a body each
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.n*c.size > maxGather || 2*c.n > maxGatherVec {
+				t.Fatalf("%d bodies of %d octets do not reach only one bound", c.n, c.size)
 			}
-		}
-		written <- nil
-	}()
-	// Without Flush or End, the peer gets all maxGather octets.
-	for range maxGather / len(big) {
-		p.mustExpect(t, slices.Concat([]byte{FlagLong, 0, 0, 0, 0, 0, 0x01, 0, 0}, big))
-	}
-	if err := <-written; err != nil {
-		t.Fatal(err)
+			conn, p := dialRaw(t, Config{SocketType: Push}, Pull, rawPeerOpts{})
+			big := bytes.Repeat([]byte{'g'}, c.size)
+			b := conn.BeginBatch()
+			defer func() {
+				if t.Failed() {
+					conn.Close() // End would wait to write what the peer no longer reads
+				}
+				b.End()
+			}()
+			written := make(chan error, 1)
+			go func() {
+				for range c.n {
+					if err := b.WriteMsg([][]byte{big}); err != nil {
+						written <- err
+						return
+					}
+				}
+				written <- nil
+			}()
+			// Without Flush or End, the peer gets all of them.
+			head := AppendFrameHeader(nil, 0, c.size)
+			for range c.n {
+				p.mustExpect(t, slices.Concat(head, big))
+			}
+			if err := <-written; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

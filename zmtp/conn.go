@@ -72,6 +72,9 @@ func (c *Conn) start() {
 	c.rd.grow(c.cfg.ReadBufferSize)
 	c.rd.useRaw(c.nc)
 	c.wr.grow(c.cfg.WriteBufferSize)
+	if c.cipher == nil {
+		c.wr.gather = maxGather
+	}
 	if c.cfg.HeartbeatInterval > 0 {
 		c.hbDone = make(chan struct{})
 		go c.heartbeat()
@@ -542,7 +545,7 @@ func (c *Conn) releaseSealed() {
 	if len(c.sealedBusy) == 0 || c.wr.gathering() {
 		return
 	}
-	// Kept for reuse: up to twice maxGather octets of buffers (two gathered
+	// Kept for reuse: up to twice maxSealedGather octets of buffers (two gathered
 	// writes' worth), so that a stream of large messages seals without
 	// allocating and an odd huge one is not kept.
 	held := 0
@@ -550,7 +553,7 @@ func (c *Conn) releaseSealed() {
 		held += cap(b)
 	}
 	for _, b := range c.sealedBusy {
-		if held+cap(b) <= 2*maxGather {
+		if held+cap(b) <= 2*maxSealedGather {
 			c.sealedFree = append(c.sealedFree, b)
 			held += cap(b)
 		}
