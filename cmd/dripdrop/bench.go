@@ -28,6 +28,11 @@ latency is the mean round trip divided by two. With -json, every test prints
 one JSON object, which also gives the heap allocations per message of this
 process over the measured loop.
 
+When the sending and the receiving process share the machine's CPUs, run
+each with GOMAXPROCS=1: a process's goroutines then hand messages to each
+other on one CPU, which on a 2-CPU machine makes small messages about 40 %
+faster (docs/PERFORMANCE.md).
+
 flags (before or right after TEST):`
 
 // Limits on the numbers of the command line: a bad value is a usage error,

@@ -21,11 +21,28 @@ import (
 var ErrUsage = errors.New("ddbench compare: usage")
 
 // AllSystems in the order of the table's columns.
-var AllSystems = []string{"ours", "libzmq", "pebbe", "gozmq"}
+var AllSystems = []string{"ours", "ours1", "libzmq", "pebbe", "gozmq"}
+
+// oursSystems are the columns that run dripdrop: with the Go runtime's
+// default GOMAXPROCS (the machine's CPUs) and with GOMAXPROCS=1 in each
+// process. On a machine whose CPUs the sending and the receiving
+// process share, one P each keeps a process's goroutines, and the
+// messages they hand each other, on one CPU (docs/PERFORMANCE.md).
+var oursSystems = []string{"ours", "ours1"}
+
+// peerSystem is the system a peer process runs for a column, and env
+// what it adds to the process's environment.
+func peerSystem(sys string) (name string, env []string) {
+	if sys == "ours1" {
+		return "ours", []string{"GOMAXPROCS=1"}
+	}
+	return sys, nil
+}
 
 // SystemTitle is a system's column heading.
 var SystemTitle = map[string]string{
 	"ours":   "ours",
+	"ours1":  "ours, GOMAXPROCS=1",
 	"libzmq": "libzmq (C)",
 	"pebbe":  "pebbe/zmq4 (cgo)",
 	"gozmq":  "go-zeromq/zmq4",
@@ -72,7 +89,7 @@ func parse(args []string, self string, stderr io.Writer) (*Config, error) {
 	if *cgoBin == "" {
 		*cgoBin = self
 	}
-	c.Bins = map[string]string{"ours": *goBin, "gozmq": *goBin, "libzmq": *cgoBin, "pebbe": *cgoBin}
+	c.Bins = map[string]string{"ours": *goBin, "ours1": *goBin, "gozmq": *goBin, "libzmq": *cgoBin, "pebbe": *cgoBin}
 	if *only != "" {
 		re, err := regexp.Compile(*only)
 		if err != nil {

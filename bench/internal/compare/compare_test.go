@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -132,7 +133,7 @@ func TestCompareEndToEnd(t *testing.T) {
 	jsonOut := filepath.Join(t.TempDir(), "runs.json")
 	var out, log bytes.Buffer
 	err := Main(context.Background(), []string{
-		"-systems", "ours,libzmq", "-runs", "1", "-target", "20ms",
+		"-systems", "ours,ours1,libzmq", "-runs", "1", "-target", "20ms",
 		"-only", `^(PUSH/PULL inproc 16 B|REQ/REP tcp 1 B|PUB/SUB tcp 16 B, 1 sub|PUSH/PULL ipc 4 KiB)$`,
 		"-peer-go", goBin, "-peer-cgo", cgoBin, "-json", jsonOut,
 	}, "unused", &out, &log)
@@ -141,11 +142,12 @@ func TestCompareEndToEnd(t *testing.T) {
 	}
 	table := out.String()
 	for _, row := range []string{
-		`\| PUSH/PULL ipc 4 KiB \| MB/s \| \d+ \| \d+ \| \d+\.\d\d× \| ≥ 1\.5× \| (yes|\*\*no\*\*) \|`,
-		`\| PUSH/PULL inproc 16 B \| msg/s \| [\d.]+ [Mk] \| [\d.]+ [Mk] \| \d+\.\d\d× \| ≥ 1\.0× \| (yes|\*\*no\*\*) \|`,
-		`\| PUB/SUB tcp 16 B, 1 sub \| msg/s \| [\d.]+ [Mk] \| [\d.]+ [Mk] \| \d+\.\d\d× \|`,
-		`\| REQ/REP tcp 1 B \| µs \| [\d.]+ \| [\d.]+ \| \d+\.\d\d× \| ≤ 0\.7× \|`,
-		`\| largest \| \d+\.\d \| \d+\.\d \| \d+\.\d\d× \|`,
+		`\| workload \| unit \| ours \| ours, GOMAXPROCS=1 \| libzmq \(C\) \| target \| ours/libzmq \| met \| \(ours, GOMAXPROCS=1\)/libzmq \| met \|`,
+		`\| PUSH/PULL ipc 4 KiB \| MB/s \| \d+ \| \d+ \| \d+ \| ≥ 1\.5× \| \d+\.\d\d× \| (yes|\*\*no\*\*) \| \d+\.\d\d× \| (yes|\*\*no\*\*) \|`,
+		`\| PUSH/PULL inproc 16 B \| msg/s \| [\d.]+ [Mk] \| [\d.]+ [Mk] \| [\d.]+ [Mk] \| ≥ 1\.0× \| \d+\.\d\d× \| (yes|\*\*no\*\*) \| \d+\.\d\d× \|`,
+		`\| PUB/SUB tcp 16 B, 1 sub \| msg/s \| [\d.]+ [Mk] \| [\d.]+ [Mk] \| [\d.]+ [Mk] \| ≥ 1\.0× \| \d+\.\d\d× \|`,
+		`\| REQ/REP tcp 1 B \| µs \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ≤ 0\.7× \| \d+\.\d\d× \|`,
+		`\| largest \| \d+\.\d \| \d+\.\d \| \d+\.\d \| \d+\.\d\d× \| \d+\.\d\d× \|`,
 	} {
 		if !regexp.MustCompile(row).MatchString(table) {
 			t.Errorf("no row matching %s in\n%s\nlog:\n%s", row, table, log.String())
@@ -162,7 +164,15 @@ func TestCompareEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(b, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 4 || len(rows[0].Runs["ours"]) != 1 || rows[0].Runs["libzmq"][0].RSSKiB == 0 {
+	if len(rows) != 4 || len(rows[0].Runs["ours"]) != 1 || len(rows[0].Runs["ours1"]) != 1 || rows[0].Runs["libzmq"][0].RSSKiB == 0 {
 		t.Errorf("json: %s", b)
+	}
+	for _, r := range rows {
+		if o := r.Runs["ours1"]; len(o) != 1 || o[0].Procs != 1 {
+			t.Errorf("%s: ours1 did not run with GOMAXPROCS=1: %+v", r.Name, o)
+		}
+		if o := r.Runs["ours"]; len(o) != 1 || o[0].Procs != runtime.GOMAXPROCS(0) {
+			t.Errorf("%s: ours did not run with the default GOMAXPROCS (%d): %+v", r.Name, runtime.GOMAXPROCS(0), o)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package compare
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,7 +37,9 @@ const (
 func (w Workload) curve() bool { return w.Pattern == CurvePushPull || w.Pattern == CurveHandshake }
 
 // runsOn reports whether sys can run w.
-func (w Workload) runsOn(sys string) bool { return !w.curve() || sys == "ours" || sys == "libzmq" }
+func (w Workload) runsOn(sys string) bool {
+	return !w.curve() || sys == "libzmq" || slices.Contains(oursSystems, sys)
+}
 
 // curvePushPull is pushPull with the CURVE roles: a PULL server binds, a
 // PUSH client connects; the receiver's clock as local_thr's.
@@ -46,6 +49,7 @@ func (r *runner) curvePushPull(ctx context.Context, w Workload, sys string, coun
 		return err
 	}
 	o.Took = time.Duration(res.ElapsedNS)
+	o.Procs = res.Procs
 	o.MsgS = float64(res.Count) / o.Took.Seconds()
 	o.Value = w.value(o.MsgS, 0)
 	return nil
@@ -63,6 +67,7 @@ func (r *runner) curveHandshakes(ctx context.Context, w Workload, sys string, co
 		return errors.New("no handshake")
 	}
 	o.Took = time.Duration(res.ElapsedNS)
+	o.Procs = res.Procs
 	o.MsgS = float64(res.Count) / o.Took.Seconds()
 	o.Value = o.MsgS
 	return nil

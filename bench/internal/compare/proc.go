@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -48,8 +49,9 @@ func (s *syncBuffer) String() string {
 	return strings.TrimSpace(s.b.String())
 }
 
-// startProc runs bin with args; ctx's end kills it.
-func startProc(ctx context.Context, bin string, args ...string) (*proc, error) {
+// startProc runs bin with args, adding env to the environment; ctx's end
+// kills it.
+func startProc(ctx context.Context, bin string, env []string, args ...string) (*proc, error) {
 	p := &proc{
 		name:   strings.Join(args, " "),
 		cmd:    exec.CommandContext(ctx, bin, args...),
@@ -58,6 +60,9 @@ func startProc(ctx context.Context, bin string, args ...string) (*proc, error) {
 		done:   make(chan struct{}),
 	}
 	p.cmd.Stderr = p.stderr
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.WaitDelay = time.Second
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {

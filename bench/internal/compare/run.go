@@ -20,7 +20,8 @@ type Outcome struct {
 	LatUS  float64       `json:"latency_us,omitempty"`
 	Took   time.Duration `json:"took_ns"` // the measured part
 	RSSKiB int64         `json:"peak_rss_kib"`
-	Lost   bool          `json:"lost,omitempty"` // a subscriber gave up before COUNT
+	Procs  int           `json:"procs,omitempty"` // GOMAXPROCS of the process that measured it
+	Lost   bool          `json:"lost,omitempty"`  // a subscriber gave up before COUNT
 	Err    string        `json:"error,omitempty"`
 }
 
@@ -71,7 +72,8 @@ func (r *runner) start(ctx context.Context, sys string, args ...string) (*proc, 
 	if !ok {
 		return nil, fmt.Errorf("no peer binary for %s", sys)
 	}
-	return startProc(ctx, bin, append([]string{"peer", sys}, args...)...)
+	name, env := peerSystem(sys)
+	return startProc(ctx, bin, env, append([]string{"peer", name}, args...)...)
 }
 
 // peak records the largest peak RSS of the processes.
@@ -110,6 +112,7 @@ func (r *runner) pushPull(ctx context.Context, w Workload, sys string, count int
 		return err
 	}
 	o.Took = time.Duration(res.ElapsedNS)
+	o.Procs = res.Procs
 	o.MsgS = float64(res.Count) / o.Took.Seconds()
 	o.Value = w.value(o.MsgS, 0)
 	return nil
@@ -127,6 +130,7 @@ func (r *runner) inproc(ctx context.Context, w Workload, sys string, count int, 
 		return err
 	}
 	o.Took = time.Duration(res.ElapsedNS)
+	o.Procs = res.Procs
 	o.MsgS = float64(res.Count) / o.Took.Seconds()
 	o.Value = w.value(o.MsgS, 0)
 	return nil
@@ -170,6 +174,7 @@ func (r *runner) pubSub(ctx context.Context, w Workload, sys string, count int, 
 		took := time.Duration(res.ElapsedNS)
 		o.MsgS += float64(res.Count) / took.Seconds()
 		o.Lost = o.Lost || res.Lost
+		o.Procs = res.Procs
 		longest = max(longest, took)
 	}
 	pub.stdin.Close()
@@ -212,6 +217,7 @@ func (r *runner) reqRep(ctx context.Context, w Workload, sys string, count int, 
 		return errors.New("no round trip")
 	}
 	o.Took = time.Duration(res.ElapsedNS)
+	o.Procs = res.Procs
 	o.LatUS = float64(res.ElapsedNS) / 1e3 / float64(2*res.Count)
 	o.MsgS = float64(res.Count) / o.Took.Seconds()
 	o.Value = w.value(0, o.LatUS)

@@ -69,8 +69,16 @@ func targetText(w Workload) string {
 	return fmt.Sprintf("≥ %.1f×", w.Target)
 }
 
-// printTables writes the medians with the ratio ours/libzmq, then the
-// peak RSS, as Markdown tables.
+// ratioTitle is the heading of the column of sys's figures over libzmq's.
+func ratioTitle(sys string) string {
+	if sys == "ours" {
+		return "ours/libzmq"
+	}
+	return "(" + SystemTitle[sys] + ")/libzmq"
+}
+
+// printTables writes the medians with the ratios ours/libzmq (one per
+// column of ours), then the peak RSS, as Markdown tables.
 func printTables(w io.Writer, systems []string, rows []*Row) {
 	var head, rule strings.Builder
 	head.WriteString("| workload | unit |")
@@ -79,10 +87,22 @@ func printTables(w io.Writer, systems []string, rows []*Row) {
 		fmt.Fprintf(&head, " %s |", SystemTitle[s])
 		rule.WriteString("---:|")
 	}
-	withRatio := slices.Contains(systems, "ours") && slices.Contains(systems, "libzmq")
+	var ratioed []string // the columns of ours that get a ratio
+	if slices.Contains(systems, "libzmq") {
+		for _, s := range systems {
+			if slices.Contains(oursSystems, s) {
+				ratioed = append(ratioed, s)
+			}
+		}
+	}
+	withRatio := len(ratioed) > 0
 	if withRatio {
-		head.WriteString(" ours/libzmq | target | met |")
-		rule.WriteString("---:|---|---|")
+		head.WriteString(" target |")
+		rule.WriteString("---|")
+		for _, s := range ratioed {
+			fmt.Fprintf(&head, " %s | met |", ratioTitle(s))
+			rule.WriteString("---:|---|")
+		}
 	}
 	fmt.Fprintf(w, "Medians of the runs (throughput: higher is better; latency: one-way, lower is better)\n\n%s\n%s\n", head.String(), rule.String())
 	var lost []string
@@ -102,8 +122,11 @@ func printTables(w io.Writer, systems []string, rows []*Row) {
 			}
 		}
 		if withRatio {
-			ratio := median(r.Runs["ours"], value) / median(r.Runs["libzmq"], value)
-			fmt.Fprintf(w, " %.2f× | %s | %s |", ratio, targetText(r.Workload), Verdict(r.Workload, ratio))
+			fmt.Fprintf(w, " %s |", targetText(r.Workload))
+			for _, s := range ratioed {
+				ratio := median(r.Runs[s], value) / median(r.Runs["libzmq"], value)
+				fmt.Fprintf(w, " %.2f× | %s |", ratio, Verdict(r.Workload, ratio))
+			}
 		}
 		fmt.Fprintln(w)
 	}
@@ -119,8 +142,8 @@ func printTables(w io.Writer, systems []string, rows []*Row) {
 		fmt.Fprintf(&head, " %s |", SystemTitle[s])
 		rule.WriteString("---:|")
 	}
-	if withRatio {
-		head.WriteString(" ours/libzmq |")
+	for _, s := range ratioed {
+		fmt.Fprintf(&head, " %s |", ratioTitle(s))
 		rule.WriteString("---:|")
 	}
 	fmt.Fprintf(w, "\nPeak RSS of the largest process of a run, MiB (median of the runs; target ours ≤ 2× libzmq)\n\n%s\n%s\n", head.String(), rule.String())
@@ -138,8 +161,8 @@ func printTables(w io.Writer, systems []string, rows []*Row) {
 			}
 			fmt.Fprintf(w, " %s |", rssText(m))
 		}
-		if withRatio {
-			fmt.Fprintf(w, " %.2f× |", median(r.Runs["ours"], rssMiB)/median(r.Runs["libzmq"], rssMiB))
+		for _, s := range ratioed {
+			fmt.Fprintf(w, " %.2f× |", median(r.Runs[s], rssMiB)/median(r.Runs["libzmq"], rssMiB))
 		}
 		fmt.Fprintln(w)
 	}
@@ -147,8 +170,8 @@ func printTables(w io.Writer, systems []string, rows []*Row) {
 	for _, s := range systems {
 		fmt.Fprintf(w, " %s |", rssText(worst[s]))
 	}
-	if withRatio {
-		fmt.Fprintf(w, " %.2f× |", worst["ours"]/worst["libzmq"])
+	for _, s := range ratioed {
+		fmt.Fprintf(w, " %.2f× |", worst[s]/worst["libzmq"])
 	}
 	fmt.Fprintln(w)
 

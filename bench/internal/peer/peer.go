@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -65,6 +66,9 @@ type Result struct {
 	// Lost is set by a subscriber that gave up waiting: it received Count
 	// of the messages it expected.
 	Lost bool `json:"lost,omitempty"`
+	// Procs is the process's GOMAXPROCS (0 for peers not in Go, whose
+	// threads it does not bound).
+	Procs int `json:"procs,omitempty"`
 }
 
 var systems = map[string]System{}
@@ -180,6 +184,7 @@ func Run(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", args[0], role, err)
 	}
+	r.Procs = runtime.GOMAXPROCS(0)
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
