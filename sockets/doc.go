@@ -31,6 +31,13 @@
 // what a receiver of 64 KiB or of 256-octet messages keeps up with
 // (docs/PERFORMANCE.md). Release is optional.
 //
+// A connection's reader and the goroutine calling Recv hand each message
+// over; when they run on different CPUs, every message crosses between
+// them. Where a sending and a receiving process share a small machine,
+// GOMAXPROCS=1 in each keeps each process's hand-offs on one CPU: on two
+// CPUs, a stream of 16-octet messages goes from about 12 to 16 million
+// per second.
+//
 // Security: WithCurveServer and WithCurveClient encrypt and authenticate
 // tcp and ipc connections with CURVE; WithPlainServer and WithPlainClient
 // use PLAIN; WithZAP (with Auth, a ready-made authenticator), or a ZAP
