@@ -219,3 +219,55 @@ func TestMsgReady(t *testing.T) {
 		t.Error("MsgReady false on a failed connection")
 	}
 }
+
+// writeCounter is a connection that counts the octets written to it.
+type writeCounter struct {
+	discardConn
+	written int
+}
+
+func (w *writeCounter) Write(b []byte) (int, error) { w.written += len(b); return len(b), nil }
+
+// copyCipher "seals" a frame by copying it: enough for the writer's path.
+type copyCipher struct{}
+
+func (copyCipher) Seal(dst []byte, _ byte, payload []byte) ([]byte, error) {
+	return append(dst, payload...), nil
+}
+func (copyCipher) Open(body []byte) (byte, []byte, error) { return 0, body, nil }
+
+// A plain connection gathers up to maxGather octets of large bodies before
+// it writes; an encrypted one, whose bodies are sealed copies it keeps,
+// only maxSealedGather.
+func TestGatherLimitByCipher(t *testing.T) {
+	const size = 128 << 10 // few pieces: maxGatherVec is far
+	for _, c := range []struct {
+		name   string
+		cipher Cipher
+		limit  int
+	}{{"plain", nil, maxGather}, {"sealed", copyCipher{}, maxSealedGather}} {
+		t.Run(c.name, func(t *testing.T) {
+			nc := &writeCounter{}
+			conn := newConn(nc, Config{SocketType: Push})
+			conn.peer = Greeting{Major: 3, Minor: 1, Mechanism: "NULL"}
+			conn.cipher = c.cipher
+			conn.start()
+			defer conn.Close()
+			body := make([]byte, size)
+			b := conn.BeginBatch()
+			defer b.End()
+			n := c.limit / size
+			for i := 1; i <= n; i++ {
+				if err := b.WriteMsg([][]byte{body}); err != nil {
+					t.Fatal(err)
+				}
+				if i < n && nc.written != 0 {
+					t.Fatalf("after %d bodies of %d octets, %d octets written: want none before %d", i, size, nc.written, c.limit)
+				}
+			}
+			if nc.written < c.limit {
+				t.Fatalf("after %d bodies of %d octets, %d octets written: want all", n, size, nc.written)
+			}
+		})
+	}
+}

@@ -66,8 +66,8 @@ type Result struct {
 	// Lost is set by a subscriber that gave up waiting: it received Count
 	// of the messages it expected.
 	Lost bool `json:"lost,omitempty"`
-	// Procs is the process's GOMAXPROCS (0 for peers not in Go, whose
-	// threads it does not bound).
+	// Procs is the peer process's GOMAXPROCS. For libzmq and pebbe it
+	// bounds only the Go side: libzmq's own threads are not Go's.
 	Procs int `json:"procs,omitempty"`
 }
 
