@@ -405,6 +405,10 @@ func (in *inbox) popOr(ctx context.Context, done, interrupt <-chan struct{}) (in
 	}
 }
 
+// waiting reports whether a Recv waits for a message (a hint: it may
+// start or stop waiting at any time).
+func (in *inbox) waiting() bool { return in.ready.n.Load() != 0 }
+
 // len reports how many messages wait for Recv.
 func (in *inbox) len() int {
 	in.cmu.Lock()
