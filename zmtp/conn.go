@@ -232,6 +232,20 @@ func (c *Conn) MsgReady() bool {
 	return c.cipher == nil && c.rd.complete()
 }
 
+// ReadNow reads what the network already holds for the connection into
+// its buffer, without waiting, and reports whether anything came. It is
+// for a caller that takes only whole messages (MsgReady) and leaves the
+// waiting to another goroutine: a read error is kept for the next
+// ReadMsg, which returns it. Like ReadMsg, it must not run concurrently
+// with another read of the connection. It is false on connections
+// without raw reads (OnIdle says which) and once the connection failed.
+func (c *Conn) ReadNow() bool {
+	if c.failed.Load() {
+		return false
+	}
+	return c.rd.fillNow()
+}
+
 // readSmall is ReadMsg's fast path: a whole one-frame message of up to
 // slabFrameMax octets already buffered (with a short header, or a long
 // one), on a connection that is not encrypted and awaits no PING TTL, is

@@ -14,4 +14,6 @@ func (fr *frameReader) useRaw(net.Conn) {}
 
 func (fr *frameReader) rawRead() (int, error) { panic("unreachable") }
 
+func (fr *frameReader) rawReadNow() (int, error) { panic("unreachable") }
+
 func (fr *frameReader) writeNow([]byte) (int, bool, error) { return 0, false, nil }

@@ -18,6 +18,8 @@ type rawReader struct {
 	n  int
 	e  error
 
+	nfn func(fd uintptr) bool // readNow's: one attempt, never a wait
+
 	// writeNow's, under the connection's write lock.
 	wfn func(fd uintptr) bool
 	wb  []byte
@@ -67,6 +69,38 @@ func (fr *frameReader) rawRead() (int, error) {
 	}
 	n, err := fr.raw.n, fr.raw.e
 	fr.raw.n, fr.raw.e = 0, nil
+	return n, err
+}
+
+// rawReadNow reads once into fr.room() without waiting: 0 octets and no
+// error when nothing is there.
+func (fr *frameReader) rawReadNow() (int, error) {
+	r := &fr.raw
+	if r.nfn == nil {
+		r.nfn = func(fd uintptr) bool {
+			for {
+				n, err := syscall.Read(int(fd), fr.room())
+				switch {
+				case err == syscall.EINTR:
+					continue
+				case err == syscall.EAGAIN:
+					r.n, r.e = 0, nil
+				case err != nil:
+					r.n, r.e = 0, os.NewSyscallError("read", err)
+				case n == 0:
+					r.n, r.e = 0, io.EOF
+				default:
+					r.n, r.e = n, nil
+				}
+				return true
+			}
+		}
+	}
+	if err := r.rc.Read(r.nfn); err != nil {
+		return 0, err
+	}
+	n, err := r.n, r.e
+	r.n, r.e = 0, nil
 	return n, err
 }
 

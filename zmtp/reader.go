@@ -178,6 +178,34 @@ func (fr *frameReader) fill() error {
 	}
 }
 
+// fillNow is fill without waiting: one read of what the network already
+// has, on a connection with raw reads. It reports whether octets came; an
+// error is kept for the next fill, as fill keeps it.
+func (fr *frameReader) fillNow() bool {
+	if fr.err != nil || !fr.raw.ok() {
+		return false
+	}
+	fr.takeBuf()
+	if fr.start == fr.end {
+		fr.start, fr.end = 0, 0
+	} else if fr.end == len(fr.buf) {
+		fr.end = copy(fr.buf, fr.buf[fr.start:fr.end])
+		fr.start = 0
+	}
+	if len(fr.room()) == 0 {
+		return false // a frame larger than the buffer: fill reads it
+	}
+	n, err := fr.rawReadNow()
+	fr.end += n
+	if err != nil {
+		fr.err = err
+	}
+	if n > 0 {
+		fr.reads.Add(1)
+	}
+	return n > 0
+}
+
 // afterLargeRead is how far the reader reads ahead after a body it read
 // direct: in a stream of large frames, what it reads ahead of the next
 // header is mostly that frame's body, which is then copied out of the
