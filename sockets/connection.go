@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/dripdrop-go/dripdrop/zmtp"
 )
@@ -348,7 +349,25 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 		}
 	})
 	limit := maxReadBatch
+	lendable := hooked && fr.headroom == 0 && s.lendable()
+	var loanTimer *time.Timer
+	if lendable {
+		loanTimer = time.NewTimer(loanMax)
+		loanTimer.Stop()
+	}
 	for {
+		if lendable && zc.MsgReady() && s.in.waiting() {
+			// Recv waits and whole messages are buffered: let it
+			// carve them on its own CPU (loan.go).
+			if !hand() {
+				return ctx.Err()
+			}
+			s.lend(ctx, p, zc, &fr, loanTimer)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
 		frames, err := fr.read(zc)
 		if failed {
 			return ctx.Err()

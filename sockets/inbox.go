@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // inMsg is a received message waiting for Recv.
@@ -74,6 +75,10 @@ type inbox struct {
 	chead    int
 	retPipe  *pipe // the pipe of the last messages returned...
 	retCount int64 // ...and how many, not yet taken off its lent
+	loan     *pipe // the pipe whose connection Recv carves from (loan.go)...
+	borrowed int   // ...and how many messages it has carved so far
+
+	totalHint atomic.Int64 // total as last set under mu, for borrowLocked
 }
 
 // recvBatch is how many messages Recv moves to its cache at once. It
@@ -140,6 +145,7 @@ func (in *inbox) push(ctx context.Context, p *pipe, msgs [][][]byte) bool {
 			in.addLocked(p, frames)
 		}
 		p.inLen.Store(int64(p.in.len()))
+		in.totalHint.Store(int64(in.total))
 		in.mu.Unlock()
 		in.ready.Notify()
 		msgs = msgs[n:]
@@ -167,6 +173,7 @@ func (in *inbox) forcePush(p *pipe, frames [][]byte) {
 	}
 	in.addLocked(p, frames)
 	p.inLen.Store(int64(p.in.len()))
+	in.totalHint.Store(int64(in.total))
 	in.mu.Unlock()
 	in.ready.Notify()
 }
@@ -187,22 +194,36 @@ func (in *inbox) addLocked(p *pipe, frames [][]byte) {
 	}
 }
 
-// tryPop takes the next message in turn, if any.
+// tryPop takes the next message in turn, if any: from the cache, or from
+// a connection lent to Recv (loan.go).
 func (in *inbox) tryPop() (inMsg, bool) {
 	in.cmu.Lock()
-	if in.chead == len(in.cache) && !in.refill() {
+	for {
+		if in.loan != nil {
+			if m, ok := in.borrowLocked(); ok {
+				in.cmu.Unlock()
+				return m, true
+			}
+		}
+		if in.chead == len(in.cache) && !in.refill() {
+			in.cmu.Unlock()
+			return inMsg{}, false
+		}
+		m := in.cache[in.chead]
+		in.cache[in.chead] = inMsg{}
+		in.chead++
+		in.returned(m.p)
+		if in.chead == len(in.cache) {
+			in.settle() // and forget the pipe: it may be going
+		}
+		if m.frames == nil { // a loan marker
+			in.endLoanLocked()
+			in.loan = m.p
+			continue
+		}
 		in.cmu.Unlock()
-		return inMsg{}, false
+		return m, true
 	}
-	m := in.cache[in.chead]
-	in.cache[in.chead] = inMsg{}
-	in.chead++
-	in.returned(m.p)
-	if in.chead == len(in.cache) {
-		in.settle() // and forget the pipe: it may be going
-	}
-	in.cmu.Unlock()
-	return m, true
 }
 
 // refill moves up to recvBatch messages (one with conflate, which must
@@ -220,6 +241,7 @@ func (in *inbox) refill() bool {
 		// One pipe has messages: fair queuing has no one else to take
 		// turns with, so its messages are taken as a run.
 		in.refillRunLocked(n)
+		in.totalHint.Store(int64(in.total))
 		in.mu.Unlock()
 		return true
 	}
@@ -248,6 +270,7 @@ func (in *inbox) refill() bool {
 		run.lent.Add(k)
 		run.inLen.Store(int64(run.in.len()))
 	}
+	in.totalHint.Store(int64(in.total))
 	in.mu.Unlock()
 	return n > 0
 }
@@ -334,6 +357,9 @@ func (in *inbox) nextTurnLocked() *pipe {
 func (in *inbox) purge(p *pipe) {
 	in.cmu.Lock()
 	in.settle()
+	if in.loan == p {
+		in.endLoanLocked()
+	}
 	kept := in.cache[:in.chead]
 	for _, m := range in.cache[in.chead:] {
 		if m.p == p {
@@ -349,6 +375,7 @@ func (in *inbox) purge(p *pipe) {
 	in.total -= q.len()
 	q.reset()
 	p.inLen.Store(0)
+	in.totalHint.Store(int64(in.total))
 	if q.active {
 		q.active = false
 		for i := in.head; i < len(in.turns); i++ {

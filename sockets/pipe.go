@@ -74,6 +74,7 @@ type pipe struct {
 	lent      atomic.Int64 // messages of p in the inbox's Recv cache
 	inSpace   kick         // wakes the reader blocked at the receive HWM
 	inBlocked atomic.Bool  // the reader waits on inSpace
+	loan      loanState    // lending the connection to Recv (loan.go)
 
 	// Matching state for PUB fan-out, guarded by the PUB's lock.
 	mark uint64
@@ -89,6 +90,7 @@ func newPipe(s *Socket, endpoint string, bindSide bool) *pipe {
 		hwm:      s.opts.sendHWM,
 		wake:     newKick(),
 		inSpace:  newKick(),
+		loan:     loanState{back: make(chan struct{}, 1)},
 	}
 }
 

@@ -43,6 +43,7 @@ type stats struct {
 	panics        atomic.Uint64
 	eventsDropped atomic.Uint64
 	dropped       atomic.Uint64
+	loans         atomic.Uint64 // connections lent to Recv (loan.go); not in Stats
 }
 
 // Stats is a snapshot of a socket's counters.
