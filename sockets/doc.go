@@ -33,10 +33,13 @@
 //
 // A connection's reader and the goroutine calling Recv hand each message
 // over; when they run on different CPUs, every message crosses between
-// them. Where a sending and a receiving process share a small machine,
-// GOMAXPROCS=1 in each keeps each process's hand-offs on one CPU: on two
-// CPUs, a stream of 16-octet messages goes from about 12 to 16 million
-// per second.
+// them. So a PULL's reader, when whole messages are buffered and a Recv
+// waits, lends its connection to Recv, which then takes those messages
+// itself, one per call, without ever waiting for the network; the reader
+// takes the connection back when nothing whole is left, when another
+// connection has messages, or after 20 ms. Where a sending and a
+// receiving process share a small machine, GOMAXPROCS=1 in each also
+// keeps each process's hand-offs on one CPU (docs/PERFORMANCE.md).
 //
 // Security: WithCurveServer and WithCurveClient encrypt and authenticate
 // tcp and ipc connections with CURVE; WithPlainServer and WithPlainClient
