@@ -90,6 +90,9 @@ func TestLoanBurstIsExact(t *testing.T) {
 	if pull.stats.loans.Load() == 0 {
 		t.Error("the reader never lent its connection")
 	}
+	if borrowedCount(pull) == 0 {
+		t.Error("Recv never took a message from a lent connection")
+	}
 }
 
 // A long stream of small, large and multipart messages, with Recv pausing
