@@ -30,7 +30,7 @@ process over the measured loop.
 
 When the sending and the receiving process share the machine's CPUs, run
 each with GOMAXPROCS=1: a process's goroutines then hand messages to each
-other on one CPU, which on a 2-CPU machine makes small messages about 40 %
+other on one CPU, which on a 2-CPU machine makes small messages 10 to 40 %
 faster (docs/PERFORMANCE.md).
 
 flags (before or right after TEST):`
