@@ -476,12 +476,13 @@ func (s *Socket) writeLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) {
 		}
 		// On an error too: what was not written is lost with the
 		// connection, and must not hold room or look pending.
-		if p.encoded(len(batch) - released) {
+		wasFull, queued := p.encodedQueued(len(batch) - released)
+		if wasFull {
 			s.sendSig.Notify()
 		}
 		clear(batch)
 		flushed := false
-		if err == nil && p.queued() == 0 {
+		if err == nil && queued == 0 {
 			err = zb.Flush()
 			flushed = err == nil
 		}

@@ -360,6 +360,18 @@ func (p *pipe) encoded(n int) (wasFull bool) {
 	return wasFull
 }
 
+// encodedQueued is encoded, also reporting how many messages are queued
+// now (queued), under the same hold of the lock.
+func (p *pipe) encodedQueued(n int) (wasFull bool, queued int) {
+	p.mu.Lock()
+	wasFull = p.fullLocked()
+	p.inflight -= n
+	p.unflushed = true
+	queued = p.out.len()
+	p.mu.Unlock()
+	return wasFull, queued
+}
+
 // flushed tells the pipe the writer's buffer is written out.
 func (p *pipe) flushed() {
 	p.mu.Lock()
