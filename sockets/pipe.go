@@ -339,13 +339,6 @@ func (p *pipe) isUnflushed() bool {
 	return p.unflushed
 }
 
-// queued reports how many messages wait for the writer to take them.
-func (p *pipe) queued() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.len()
-}
-
 // encoded tells the pipe the writer has encoded n messages of its batch
 // into the connection's buffer: their room goes back to senders, as
 // libzmq's pipe forgets what its encoder has taken, so that senders refill
