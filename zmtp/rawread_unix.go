@@ -18,7 +18,7 @@ type rawReader struct {
 	n  int
 	e  error
 
-	nfn func(fd uintptr) bool // readNow's: one attempt, never a wait
+	nfn func(fd uintptr) bool // rawReadNow's: one attempt, never a wait
 
 	// writeNow's, under the connection's write lock.
 	wfn func(fd uintptr) bool
@@ -41,66 +41,54 @@ func (fr *frameReader) useRaw(nc net.Conn) {
 	}
 	fr.raw.rc = rc
 	fr.raw.fn = func(fd uintptr) bool {
-		for {
-			fr.takeBuf()
-			n, err := syscall.Read(int(fd), fr.room())
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err == syscall.EAGAIN:
-				fr.idle()
-				return false // wait until readable, then call again
-			case err != nil:
-				fr.raw.n, fr.raw.e = 0, os.NewSyscallError("read", err)
-			case n == 0:
-				fr.raw.n, fr.raw.e = 0, io.EOF
-			default:
-				fr.raw.n, fr.raw.e = n, nil
-			}
-			return true
+		fr.takeBuf()
+		n, again, err := readOnce(fd, fr.room())
+		if again {
+			fr.idle()
+			return false // wait until readable, then call again
 		}
+		fr.raw.n, fr.raw.e = n, err
+		return true
+	}
+	fr.raw.nfn = func(fd uintptr) bool {
+		n, _, err := readOnce(fd, fr.room())
+		fr.raw.n, fr.raw.e = n, err // nothing there: 0 octets, no error
+		return true                 // one attempt: never wait here
+	}
+}
+
+// readOnce reads fd once into b: again when it would block, io.EOF at
+// the end of the stream.
+func readOnce(fd uintptr, b []byte) (n int, again bool, err error) {
+	for {
+		n, err := syscall.Read(int(fd), b)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return 0, true, nil
+		case err != nil:
+			return 0, false, os.NewSyscallError("read", err)
+		case n == 0:
+			return 0, false, io.EOF
+		}
+		return n, false, nil
 	}
 }
 
 // rawRead reads once into fr.room(), waiting through the poller.
-func (fr *frameReader) rawRead() (int, error) {
-	if err := fr.raw.rc.Read(fr.raw.fn); err != nil {
+func (fr *frameReader) rawRead() (int, error) { return fr.rawReadWith(fr.raw.fn) }
+
+// rawReadNow reads once into fr.room() without waiting: 0 octets and no
+// error when nothing is there.
+func (fr *frameReader) rawReadNow() (int, error) { return fr.rawReadWith(fr.raw.nfn) }
+
+func (fr *frameReader) rawReadWith(fn func(fd uintptr) bool) (int, error) {
+	if err := fr.raw.rc.Read(fn); err != nil {
 		return 0, err
 	}
 	n, err := fr.raw.n, fr.raw.e
 	fr.raw.n, fr.raw.e = 0, nil
-	return n, err
-}
-
-// rawReadNow reads once into fr.room() without waiting: 0 octets and no
-// error when nothing is there.
-func (fr *frameReader) rawReadNow() (int, error) {
-	r := &fr.raw
-	if r.nfn == nil {
-		r.nfn = func(fd uintptr) bool {
-			for {
-				n, err := syscall.Read(int(fd), fr.room())
-				switch {
-				case err == syscall.EINTR:
-					continue
-				case err == syscall.EAGAIN:
-					r.n, r.e = 0, nil
-				case err != nil:
-					r.n, r.e = 0, os.NewSyscallError("read", err)
-				case n == 0:
-					r.n, r.e = 0, io.EOF
-				default:
-					r.n, r.e = n, nil
-				}
-				return true
-			}
-		}
-	}
-	if err := r.rc.Read(r.nfn); err != nil {
-		return 0, err
-	}
-	n, err := r.n, r.e
-	r.n, r.e = 0, nil
 	return n, err
 }
 

@@ -144,11 +144,9 @@ func (fr *frameReader) idle() {
 
 func (fr *frameReader) buffered() int { return fr.end - fr.start }
 
-// fill reads at least once from the underlying reader, making room first.
-func (fr *frameReader) fill() error {
-	if fr.err != nil {
-		return fr.err
-	}
+// makeRoom holds the buffer and moves what is buffered to its start when
+// the buffer is full up to its end, so that a read has room.
+func (fr *frameReader) makeRoom() {
 	fr.takeBuf()
 	if fr.start == fr.end {
 		fr.start, fr.end = 0, 0
@@ -156,6 +154,14 @@ func (fr *frameReader) fill() error {
 		fr.end = copy(fr.buf, fr.buf[fr.start:fr.end])
 		fr.start = 0
 	}
+}
+
+// fill reads at least once from the underlying reader, making room first.
+func (fr *frameReader) fill() error {
+	if fr.err != nil {
+		return fr.err
+	}
+	fr.makeRoom()
 	for {
 		var n int
 		var err error
@@ -185,13 +191,7 @@ func (fr *frameReader) fillNow() bool {
 	if fr.err != nil || !fr.raw.ok() {
 		return false
 	}
-	fr.takeBuf()
-	if fr.start == fr.end {
-		fr.start, fr.end = 0, 0
-	} else if fr.end == len(fr.buf) {
-		fr.end = copy(fr.buf, fr.buf[fr.start:fr.end])
-		fr.start = 0
-	}
+	fr.makeRoom()
 	if len(fr.room()) == 0 {
 		return false // a frame larger than the buffer: fill reads it
 	}
