@@ -468,7 +468,7 @@ func (s *Socket) writeLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) {
 				clear(m.frames) // encoded: the list's chunk must not pin them
 			}
 			if since >= releaseEvery && i+1 < len(batch) {
-				if p.encoded(i + 1 - released) {
+				if wasFull, _ := p.encoded(i + 1 - released); wasFull {
 					s.sendSig.Notify()
 				}
 				released, since = i+1, 0
@@ -476,7 +476,7 @@ func (s *Socket) writeLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) {
 		}
 		// On an error too: what was not written is lost with the
 		// connection, and must not hold room or look pending.
-		wasFull, queued := p.encodedQueued(len(batch) - released)
+		wasFull, queued := p.encoded(len(batch) - released)
 		if wasFull {
 			s.sendSig.Notify()
 		}

@@ -70,16 +70,7 @@ func TestFrameListsFillingTheChunk(t *testing.T) {
 	push := relNew(t, PUSH)
 	relConnect(t, push, relBind(t, pull, TCP))
 	const count = 3000
-	sent := make(chan error, 1)
-	go func() {
-		for k := range count {
-			if err := relSendT(push, 10*time.Second, NewMsg(make([][]byte, 1+k%12)...)); err != nil {
-				sent <- err
-				return
-			}
-		}
-		sent <- nil
-	}()
+	sent := relSendAll(push, count, func(k int) [][]byte { return make([][]byte, 1+k%12) })
 	type span struct{ start, end uintptr }
 	var held []Msg
 	var spans []span

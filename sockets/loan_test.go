@@ -2,7 +2,6 @@ package sockets
 
 import (
 	"bytes"
-	"fmt"
 	"testing"
 	"time"
 )
@@ -115,16 +114,7 @@ func TestLoanStreamIsExact(t *testing.T) {
 			pull := relNew(t, PULL)
 			push := relNew(t, PUSH)
 			relConnect(t, push, relBind(t, pull, tr))
-			sent := make(chan error, 1)
-			go func() {
-				for k := range count {
-					if err := relSendT(push, 10*time.Second, NewMsg(frames(k)...)); err != nil {
-						sent <- fmt.Errorf("send %d: %w", k, err)
-						return
-					}
-				}
-				sent <- nil
-			}()
+			sent := relSendAll(push, count, frames)
 			for k := range count {
 				if k%7919 == 0 {
 					// A receiver busy for longer than a loan may

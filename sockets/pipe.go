@@ -343,19 +343,10 @@ func (p *pipe) isUnflushed() bool {
 // into the connection's buffer: their room goes back to senders, as
 // libzmq's pipe forgets what its encoder has taken, so that senders refill
 // the queue while the writer writes. The pipe stays pending until
-// flushed. It reports whether senders may have been waiting for room.
-func (p *pipe) encoded(n int) (wasFull bool) {
-	p.mu.Lock()
-	wasFull = p.fullLocked()
-	p.inflight -= n
-	p.unflushed = true
-	p.mu.Unlock()
-	return wasFull
-}
-
-// encodedQueued is encoded, also reporting how many messages are queued
-// now (queued), under the same hold of the lock.
-func (p *pipe) encodedQueued(n int) (wasFull bool, queued int) {
+// flushed. It reports whether senders may have been waiting for room, and
+// how many messages are queued now (for the writer's decision to flush,
+// under the same hold of the lock).
+func (p *pipe) encoded(n int) (wasFull bool, queued int) {
 	p.mu.Lock()
 	wasFull = p.fullLocked()
 	p.inflight -= n

@@ -180,16 +180,7 @@ func TestReleaseKeepsHeldSmallFrames(t *testing.T) {
 			if tc.recv == ROUTER {
 				skip = 1
 			}
-			sent := make(chan error, 1)
-			go func() {
-				for k := range count {
-					if err := relSendT(push, 10*time.Second, NewMsg(frames(k)...)); err != nil {
-						sent <- fmt.Errorf("send %d: %w", k, err)
-						return
-					}
-				}
-				sent <- nil
-			}()
+			sent := relSendAll(push, count, frames)
 			held := map[int]Msg{}
 			for k := range count {
 				m, err := relRecvT(pull, 10*time.Second)

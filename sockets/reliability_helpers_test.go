@@ -167,6 +167,22 @@ func relSendT(s *Socket, d time.Duration, m Msg) error {
 }
 
 // relRecvT receives with its own timeout.
+// relSendAll sends messages 0 to count-1, frames(k) each, from a goroutine
+// of its own, and reports the first failure (or nil) on the channel.
+func relSendAll(s *Socket, count int, frames func(k int) [][]byte) <-chan error {
+	sent := make(chan error, 1)
+	go func() {
+		for k := range count {
+			if err := relSendT(s, 10*time.Second, NewMsg(frames(k)...)); err != nil {
+				sent <- fmt.Errorf("send %d: %w", k, err)
+				return
+			}
+		}
+		sent <- nil
+	}()
+	return sent
+}
+
 func relRecvT(s *Socket, d time.Duration) (Msg, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
