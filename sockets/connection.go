@@ -355,10 +355,18 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 		loanTimer = time.NewTimer(loanMax)
 		loanTimer.Stop()
 	}
+	waitLend := lendable && s.in.waitOn != nil && !zc.Encrypted()
+	lendNext := false // a Recv waited for the batch handed last (waitLend)
 	for {
-		if lendable && zc.MsgReady() && s.in.waiting() {
+		if lendable && ((zc.MsgReady() && s.in.waiting()) || lendNext) {
 			// Recv waits and whole messages are buffered: let it
-			// carve them on its own CPU (loan.go).
+			// carve them on its own CPU. On REQ and REP, once a
+			// Recv waited for what was just handed over, let it
+			// wait for the next message itself (loan.go). Not
+			// again before a read once the loan is over: what made
+			// Recv give it back (a message too large to be whole
+			// in the buffer) is the reader's to read.
+			lendNext = false
 			if !hand() {
 				return ctx.Err()
 			}
@@ -392,6 +400,7 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 			if !hand() {
 				return ctx.Err()
 			}
+			lendNext = waitLend && waiting
 			if heavy || waiting {
 				// The reader yields its CPU to the Recv it has
 				// just woken, which then runs here at once, where

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -79,6 +80,14 @@ type inbox struct {
 	borrowed int   // ...and how many messages it has carved so far
 
 	totalHint atomic.Int64 // total as last set under mu, for borrowLocked
+
+	// Recv waiting on a lent connection (loan.go). waitOn is set once,
+	// for the types whose Recv does (REQ, REP); nil for the others.
+	waitOn func(*pipe) bool
+	waiter atomic.Pointer[pipe] // the pipe whose connection a Recv waits on
+	lentOn []*pipe              // pipes whose connections are lent, under cmu
+	// interrupted counts the waits interruptWaiter ended, for tests.
+	interrupted atomic.Uint64
 }
 
 // recvBatch is how many messages Recv moves to its cache at once. It
@@ -148,6 +157,7 @@ func (in *inbox) push(ctx context.Context, p *pipe, msgs [][][]byte) bool {
 		in.totalHint.Store(int64(in.total))
 		in.mu.Unlock()
 		in.ready.Notify()
+		in.interruptWaiter(p)
 		msgs = msgs[n:]
 	}
 	return true
@@ -176,6 +186,7 @@ func (in *inbox) forcePush(p *pipe, frames [][]byte) {
 	in.totalHint.Store(int64(in.total))
 	in.mu.Unlock()
 	in.ready.Notify()
+	in.interruptWaiter(p)
 }
 
 func (in *inbox) addLocked(p *pipe, frames [][]byte) {
@@ -196,11 +207,17 @@ func (in *inbox) addLocked(p *pipe, frames [][]byte) {
 
 // tryPop takes the next message in turn, if any: from the cache, or from
 // a connection lent to Recv (loan.go).
-func (in *inbox) tryPop() (inMsg, bool) {
+func (in *inbox) tryPop() (inMsg, bool) { return in.tryPopOn(context.Background(), false) }
+
+// tryPopWaiting is tryPop for a Recv that would wait with ctx otherwise:
+// it may wait on a lent connection instead (loan.go).
+func (in *inbox) tryPopWaiting(ctx context.Context) (inMsg, bool) { return in.tryPopOn(ctx, true) }
+
+func (in *inbox) tryPopOn(ctx context.Context, wait bool) (inMsg, bool) {
 	in.cmu.Lock()
 	for {
 		if in.loan != nil {
-			if m, ok := in.borrowLocked(); ok {
+			if m, ok := in.borrowLocked(ctx, wait); ok {
 				in.cmu.Unlock()
 				return m, true
 			}
@@ -353,16 +370,16 @@ func (in *inbox) nextTurnLocked() *pipe {
 	return p
 }
 
-// purge drops every message queued or cached from p.
+// purge drops every message queued or cached from p. A loan marker stays
+// (REQ's Recv may still claim the connection through it), and so does a
+// loan: what the lent connection holds is dropped when the next request
+// goes (dropLentLocked).
 func (in *inbox) purge(p *pipe) {
 	in.cmu.Lock()
 	in.settle()
-	if in.loan == p {
-		in.endLoanLocked()
-	}
 	kept := in.cache[:in.chead]
 	for _, m := range in.cache[in.chead:] {
-		if m.p == p {
+		if m.p == p && m.frames != nil {
 			p.lent.Add(-1)
 		} else {
 			kept = append(kept, m)
@@ -372,10 +389,9 @@ func (in *inbox) purge(p *pipe) {
 	in.cache = kept
 	in.mu.Lock()
 	q := &p.in
+	marker := slices.ContainsFunc(q.q[q.head:], func(f [][]byte) bool { return f == nil })
 	in.total -= q.len()
 	q.reset()
-	p.inLen.Store(0)
-	in.totalHint.Store(int64(in.total))
 	if q.active {
 		q.active = false
 		for i := in.head; i < len(in.turns); i++ {
@@ -385,6 +401,11 @@ func (in *inbox) purge(p *pipe) {
 			}
 		}
 	}
+	if marker {
+		in.addLocked(p, nil)
+	}
+	p.inLen.Store(int64(q.len()))
+	in.totalHint.Store(int64(in.total))
 	in.mu.Unlock()
 	in.cmu.Unlock()
 	if p.inBlocked.CompareAndSwap(true, false) {
@@ -404,7 +425,7 @@ func (in *inbox) pop(ctx context.Context, done <-chan struct{}) (inMsg, error) {
 // delivers while it waits (a message already there is taken first).
 func (in *inbox) popOr(ctx context.Context, done, interrupt <-chan struct{}) (inMsg, error) {
 	for {
-		if m, ok := in.tryPop(); ok {
+		if m, ok := in.tryPopWaiting(ctx); ok {
 			return m, nil
 		}
 		w := in.ready.wait()
@@ -436,13 +457,27 @@ func (in *inbox) popOr(ctx context.Context, done, interrupt <-chan struct{}) (in
 // start or stop waiting at any time).
 func (in *inbox) waiting() bool { return in.ready.n.Load() != 0 }
 
-// len reports how many messages wait for Recv.
+// len reports how many messages wait for Recv, not counting loan markers
+// (loan.go), which are none. It walks the queues: for tests.
 func (in *inbox) len() int {
 	in.cmu.Lock()
 	defer in.cmu.Unlock()
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.total + len(in.cache) - in.chead
+	n := in.total + len(in.cache) - in.chead
+	for _, m := range in.cache[in.chead:] {
+		if m.frames == nil {
+			n--
+		}
+	}
+	for _, p := range in.turns[in.head:] {
+		for _, f := range p.in.q[p.in.head:] {
+			if f == nil {
+				n--
+			}
+		}
+	}
+	return n
 }
 
 // close makes every later push fail. Messages already queued stay

@@ -81,7 +81,7 @@ type pipe struct {
 }
 
 func newPipe(s *Socket, endpoint string, bindSide bool) *pipe {
-	return &pipe{
+	p := &pipe{
 		s:        s,
 		id:       s.nextPipeID.Add(1),
 		endpoint: endpoint,
@@ -92,6 +92,8 @@ func newPipe(s *Socket, endpoint string, bindSide bool) *pipe {
 		inSpace:  newKick(),
 		loan:     loanState{back: make(chan struct{}, 1)},
 	}
+	p.loan.cancelFn = p.loan.cancel
+	return p
 }
 
 // fullLocked reports whether the pipe is at its high-water mark. Called

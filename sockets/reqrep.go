@@ -43,6 +43,10 @@ func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	}
 	r.sending, r.gone = true, false
 	r.mu.Unlock()
+	// What a lent connection holds came before the request (loan.go).
+	if n := r.s.in.dropLent(); n > 0 {
+		r.s.stats.dropped.Add(uint64(n))
+	}
 	// The request goes out behind an empty delimiter frame, which the
 	// writer adds (outRequest), written at once from here when the
 	// connection is idle (tryPushDirect). The reply may come back before push
@@ -66,6 +70,10 @@ func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	}
 	return nil
 }
+
+// mayWaitOn lets Recv wait on p's lent connection while the reply it
+// waits for is to come from p (loan.go).
+func (r *reqSocket) mayWaitOn(p *pipe) bool { return r.want.Load() == p }
 
 // setWant records the peer a request is queued for.
 func (r *reqSocket) setWant(p *pipe) { r.want.Store(p) }
@@ -202,6 +210,10 @@ func (r *repSocket) replyFrames(n int) [][]byte {
 }
 
 func newRepSocket(s *Socket) *repSocket { return &repSocket{base: base{s: s}} }
+
+// mayWaitOn lets Recv wait on any lent connection: a request from
+// elsewhere interrupts the wait (loan.go).
+func (r *repSocket) mayWaitOn(*pipe) bool { return true }
 
 func (r *repSocket) recv(ctx context.Context) (Msg, error) {
 	r.recvMu.Lock()

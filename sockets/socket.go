@@ -90,6 +90,9 @@ func New(t Type, opts ...Option) (*Socket, error) {
 	s.in.hwm = o.recvHWM
 	s.in.conflate = o.conflate
 	s.beh = newBehaviour(s)
+	if wl, ok := s.beh.(waitLender); ok {
+		s.in.waitOn = wl.mayWaitOn
+	}
 	return s, nil
 }
 

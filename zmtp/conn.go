@@ -29,8 +29,9 @@ type Conn struct {
 
 	// Read side: owned by the goroutine in ReadMsg.
 	rd       frameReader
-	maxMsg   int64 // < 0: unlimited
-	ttlArmed bool  // a peer PING's TTL deadline is set on nc
+	maxMsg   int64     // < 0: unlimited
+	ttlArmed bool      // a peer PING's TTL deadline is set on nc
+	wait     waitState // WaitRead's deadline, against Interrupt (waitread.go)
 
 	// Write side.
 	wmu        sync.Mutex

@@ -16,4 +16,6 @@ func (fr *frameReader) rawRead() (int, error) { panic("unreachable") }
 
 func (fr *frameReader) rawReadNow() (int, error) { panic("unreachable") }
 
+func (fr *frameReader) rawReadWait() (int, error) { panic("unreachable") }
+
 func (fr *frameReader) writeNow([]byte) (int, bool, error) { return 0, false, nil }

@@ -18,7 +18,8 @@ type rawReader struct {
 	n  int
 	e  error
 
-	nfn func(fd uintptr) bool // rawReadNow's: one attempt, never a wait
+	nfn    func(fd uintptr) bool // rawReadNow's: one attempt, never a wait
+	waitfn func(fd uintptr) bool // rawReadWait's: waits, but is no reader gone idle
 
 	// writeNow's, under the connection's write lock.
 	wfn func(fd uintptr) bool
@@ -49,6 +50,11 @@ func (fr *frameReader) useRaw(nc net.Conn) {
 		}
 		fr.raw.n, fr.raw.e = n, err
 		return true
+	}
+	fr.raw.waitfn = func(fd uintptr) bool {
+		n, again, err := readOnce(fd, fr.room())
+		fr.raw.n, fr.raw.e = n, err
+		return !again
 	}
 	fr.raw.nfn = func(fd uintptr) bool {
 		n, _, err := readOnce(fd, fr.room())
@@ -82,6 +88,11 @@ func (fr *frameReader) rawRead() (int, error) { return fr.rawReadWith(fr.raw.fn)
 // rawReadNow reads once into fr.room() without waiting: 0 octets and no
 // error when nothing is there.
 func (fr *frameReader) rawReadNow() (int, error) { return fr.rawReadWith(fr.raw.nfn) }
+
+// rawReadWait reads once into fr.room(), waiting through the poller, for
+// a goroutine the connection is lent to (WaitRead): unlike rawRead, it
+// leaves the buffer and the reader's idle work alone while it waits.
+func (fr *frameReader) rawReadWait() (int, error) { return fr.rawReadWith(fr.raw.waitfn) }
 
 func (fr *frameReader) rawReadWith(fn func(fd uintptr) bool) (int, error) {
 	if err := fr.raw.rc.Read(fn); err != nil {

@@ -2,9 +2,11 @@ package zmtp
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 )
@@ -187,7 +189,13 @@ func (fr *frameReader) fill() error {
 // fillNow is fill without waiting: one read of what the network already
 // has, on a connection with raw reads. It reports whether octets came; an
 // error is kept for the next fill, as fill keeps it.
-func (fr *frameReader) fillNow() bool {
+func (fr *frameReader) fillNow() bool { return fr.fillOnce(false) }
+
+// fillWait is fillNow that waits through the poller until octets come or
+// the read deadline passes, which is not an error here (WaitRead).
+func (fr *frameReader) fillWait() bool { return fr.fillOnce(true) }
+
+func (fr *frameReader) fillOnce(wait bool) bool {
 	if fr.err != nil || !fr.raw.ok() {
 		return false
 	}
@@ -195,9 +203,15 @@ func (fr *frameReader) fillNow() bool {
 	if len(fr.room()) == 0 {
 		return false // a frame larger than the buffer: fill reads it
 	}
-	n, err := fr.rawReadNow()
+	var n int
+	var err error
+	if wait {
+		n, err = fr.rawReadWait()
+	} else {
+		n, err = fr.rawReadNow()
+	}
 	fr.end += n
-	if err != nil {
+	if err != nil && !(wait && errors.Is(err, os.ErrDeadlineExceeded)) {
 		fr.err = err
 	}
 	if n > 0 {
