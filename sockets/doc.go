@@ -37,7 +37,15 @@
 // waits, lends its connection to Recv, which then takes those messages
 // itself, one per call, without ever waiting for the network; the reader
 // takes the connection back when nothing whole is left, when another
-// connection has messages, or after 20 ms. Where a sending and a
+// connection has messages, or after 20 ms. On REQ and REP, whose
+// messages alternate, the reader lends its connection as soon as it has
+// handed over a message a Recv waited for, and the next Recv waits for
+// the network on it itself: the reply wakes the goroutine that wants it,
+// a hand-off fewer per round trip. Meanwhile a request from another peer,
+// the end of Recv's context, or the reader taking the connection back
+// ends the wait; a REQ's Send drops what the lent connection holds, which
+// came before the request (no encrypted connections: their frames are
+// opened one at a time by the reader). Where a sending and a
 // receiving process share a small machine, GOMAXPROCS=1 in each also
 // keeps each process's hand-offs on one CPU (docs/PERFORMANCE.md).
 //
