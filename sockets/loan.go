@@ -50,13 +50,15 @@ import (
 type loanState struct {
 	on   atomic.Bool   // a loan is open
 	back chan struct{} // Recv gives the connection back (one slot)
-	zc   *zmtp.Conn    // the connection and its carver, for Recv; set before a loan
+	// The connection and its carver, for Recv; set before a loan. conn
+	// is atomic because interrupt reads it from any goroutine, even as
+	// the next loan sets it.
+	conn atomic.Pointer[zmtp.Conn]
 	fc   *frameCarver
 
 	// For a Recv that waits on the connection (REQ, REP).
 	until time.Time     // when the reader takes it back; set before a loan
 	stop  atomic.Uint32 // non-zero: a wait must end (the stop* bits)
-	conn  atomic.Pointer[zmtp.Conn]
 	// cancelFn is cancel, made once: for context.AfterFunc, a method
 	// value made per call would allocate.
 	cancelFn func()
@@ -75,6 +77,14 @@ func (l *loanState) interrupt(why uint32) {
 	if zc := l.conn.Load(); zc != nil {
 		zc.Interrupt()
 	}
+}
+
+// whole reports whether a whole message is buffered in the lent
+// connection, after one read of what the network already has if readNow
+// and none was. Called with cmu held, while the loan holds.
+func (l *loanState) whole(readNow bool) bool {
+	zc := l.conn.Load()
+	return zc.MsgReady() || (readNow && zc.ReadNow() && zc.MsgReady())
 }
 
 // cancel is interrupt for context.AfterFunc.
@@ -102,11 +112,11 @@ type waitLender interface {
 func (s *Socket) lend(ctx context.Context, p *pipe, zc *zmtp.Conn, fc *frameCarver, t *time.Timer) {
 	l := &p.loan
 	in := &s.in
-	l.zc, l.fc = zc, fc
+	l.conn.Store(zc)
+	l.fc = fc
 	if in.waitOn != nil {
 		l.until = time.Now().Add(loanMax)
 		l.stop.Store(0)
-		l.conn.Store(zc)
 		in.cmu.Lock()
 		in.lentOn = append(in.lentOn, p)
 		l.on.Store(true)
@@ -160,11 +170,11 @@ func (in *inbox) borrowLocked(ctx context.Context, wait bool) (inMsg, bool) {
 		in.endLoanLocked() // over, or others' messages first
 		return inMsg{}, false
 	}
-	if !l.zc.MsgReady() && (!l.zc.ReadNow() || !l.zc.MsgReady()) && (!wait || !in.waitLocked(ctx, p)) {
+	if !l.whole(true) && (!wait || !in.waitLocked(ctx, p)) {
 		in.endLoanLocked() // the reader waits for the network
 		return inMsg{}, false
 	}
-	frames, err := l.fc.read(l.zc)
+	frames, err := l.fc.read(l.conn.Load())
 	if err != nil {
 		in.endLoanLocked() // the reader will find it again
 		return inMsg{}, false
@@ -196,9 +206,10 @@ func (in *inbox) waitLocked(ctx context.Context, p *pipe) bool {
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, l.cancelFn)
 	}
+	zc := l.conn.Load()
 	whole := false
-	for !whole && l.zc.WaitRead(deadline, &l.stop) {
-		whole = l.zc.MsgReady()
+	for !whole && zc.WaitRead(deadline, &l.stop) {
+		whole = zc.MsgReady()
 	}
 	if stop != nil {
 		stop()
@@ -238,11 +249,8 @@ func (in *inbox) dropLentLocked() int {
 func dropBuffered(p *pipe, readNow bool) int {
 	l := &p.loan
 	n := 0
-	for ; n < maxDroppedLent; n++ {
-		if !l.zc.MsgReady() && (!readNow || !l.zc.ReadNow() || !l.zc.MsgReady()) {
-			break
-		}
-		frames, err := l.fc.read(l.zc)
+	for ; n < maxDroppedLent && l.whole(readNow); n++ {
+		frames, err := l.fc.read(l.conn.Load())
 		if err != nil {
 			break // the reader will find it again
 		}

@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -35,12 +36,19 @@ func checkBurstMsg(t *testing.T, k int, m Msg) {
 	if k%5 == 0 {
 		want = [][]byte{releasePattern(k, k%40), releasePattern(k+1, 1+k%300)}
 	}
-	if len(m.Frames) != len(want) {
-		t.Fatalf("message %d: %d frames, want %d", k, len(m.Frames), len(want))
+	checkFrames(t, fmt.Sprintf("message %d", k), m.Frames, want)
+}
+
+// checkFrames fails unless got is want, frame by frame; what names the
+// message.
+func checkFrames(t *testing.T, what string, got, want [][]byte) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d frames, want %d", what, len(got), len(want))
 	}
 	for j := range want {
-		if !bytes.Equal(m.Frames[j], want[j]) {
-			t.Fatalf("message %d, frame %d, differs from what was sent", k, j)
+		if !bytes.Equal(got[j], want[j]) {
+			t.Fatalf("%s, frame %d, differs from what was sent", what, j)
 		}
 	}
 }
@@ -55,14 +63,7 @@ func burstIntoWaitingRecv(t *testing.T, pull *Socket, count int) Msg {
 	if err := rp.handshake("PUSH"); err != nil {
 		t.Fatal(err)
 	}
-	first := make(chan Msg, 1)
-	go func() {
-		m, err := relRecvT(pull, 10*time.Second)
-		if err != nil {
-			t.Errorf("recv 0: %v", err)
-		}
-		first <- m
-	}()
+	first := recvLater(t, pull)
 	specEventually(t, 10*time.Second, "Recv waits", pull.in.waiting)
 	if _, err := rp.Write(burstWire(count)); err != nil {
 		t.Fatal(err)
@@ -126,15 +127,7 @@ func TestLoanStreamIsExact(t *testing.T) {
 				if err != nil {
 					t.Fatalf("recv %d: %v", k, err)
 				}
-				want := frames(k)
-				if len(m.Frames) != len(want) {
-					t.Fatalf("message %d: %d frames, want %d", k, len(m.Frames), len(want))
-				}
-				for j := range want {
-					if !bytes.Equal(m.Frames[j], want[j]) {
-						t.Fatalf("message %d, frame %d, differs from what was sent", k, j)
-					}
-				}
+				checkFrames(t, fmt.Sprintf("message %d", k), m.Frames, frames(k))
 				if k%3 != 0 {
 					m.Release()
 				}

@@ -1,7 +1,6 @@
 package sockets
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,20 @@ func pollUntil(d time.Duration, cond func() bool) bool {
 		<-time.After(100 * time.Microsecond) // polling, with a deadline
 	}
 	return true
+}
+
+// recvLater calls Recv on s from a goroutine of its own and delivers
+// what it returns (an empty message, the test failed, on an error).
+func recvLater(t *testing.T, s *Socket) <-chan Msg {
+	got := make(chan Msg, 1)
+	go func() {
+		m, err := relRecvT(s, 10*time.Second)
+		if err != nil {
+			t.Errorf("recv: %v", err)
+		}
+		got <- m
+	}()
+	return got
 }
 
 // waitingOnLoan reports whether a Recv of s waits on a lent connection.
@@ -74,15 +87,7 @@ func TestWaitLoanRoundTrips(t *testing.T) {
 				if err != nil {
 					t.Fatalf("recv %d: %v", k, err)
 				}
-				want := body(k)
-				if len(m.Frames) != len(want) {
-					t.Fatalf("reply %d: %d frames, want %d", k, len(m.Frames), len(want))
-				}
-				for j := range want {
-					if !bytes.Equal(m.Frames[j], want[j]) {
-						t.Fatalf("reply %d, frame %d, differs from the request", k, j)
-					}
-				}
+				checkFrames(t, fmt.Sprintf("reply %d", k), m.Frames, body(k))
 			}
 			if err := <-echoed; err != nil {
 				t.Fatal(err)
@@ -150,14 +155,7 @@ func TestWaitLoanDropsStaleReplies(t *testing.T) {
 		if got := rp.readRequest(t); got != q {
 			t.Fatalf("the peer got %q, want %q", got, q)
 		}
-		got := make(chan Msg, 1)
-		go func() {
-			m, err := relRecvT(req, 10*time.Second)
-			if err != nil {
-				t.Errorf("recv %d: %v", k, err)
-			}
-			got <- m
-		}()
+		got := recvLater(t, req)
 		a := fmt.Sprintf("a%d", k)
 		wire := replyWire(a)
 		if pollUntil(loanMax/2, func() bool { return waitingOnLoan(req) }) {
@@ -247,51 +245,33 @@ func TestWaitLoanOtherPeerInterrupts(t *testing.T) {
 	reqA, reqB := relNew(t, REQ), relNew(t, REQ)
 	relConnect(t, reqA, ep)
 	relConnect(t, reqB, ep)
+	// served sends a request from req, which REP's Recv, already
+	// called (got), must return; REP replies and req takes the reply.
+	served := func(req *Socket, got <-chan Msg, body string) {
+		t.Helper()
+		if err := relSendT(req, 10*time.Second, NewMsg([]byte(body))); err != nil {
+			t.Fatal(err)
+		}
+		if m := <-got; len(m.Frames) != 1 || string(m.Frames[0]) != body {
+			t.Fatalf("REP got %q, want %q", m.Frames, body)
+		}
+		if err := relSendT(rep, 10*time.Second, NewMsg([]byte("re "+body))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := relRecvT(req, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for range 50 {
 		// A round trip with A, its request sent once REP's Recv waits:
 		// REP's reader for A then lends the connection.
-		got := make(chan Msg, 1)
-		go func() {
-			m, err := relRecvT(rep, 10*time.Second)
-			if err != nil {
-				t.Errorf("REP recv: %v", err)
-			}
-			got <- m
-		}()
+		got := recvLater(t, rep)
 		specEventually(t, 10*time.Second, "REP's Recv waits", rep.in.waiting)
-		if err := relSendT(reqA, 10*time.Second, NewMsg([]byte("from A"))); err != nil {
-			t.Fatal(err)
-		}
-		if m := <-got; len(m.Frames) != 1 || string(m.Frames[0]) != "from A" {
-			t.Fatalf("REP got %q, want A's request", m.Frames)
-		}
-		if err := relSendT(rep, 10*time.Second, NewMsg([]byte("to A"))); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := relRecvT(reqA, 10*time.Second); err != nil {
-			t.Fatal(err)
-		}
+		served(reqA, got, "from A")
 		before := rep.in.interrupted.Load()
-		go func() {
-			m, err := relRecvT(rep, 10*time.Second)
-			if err != nil {
-				t.Errorf("REP recv: %v", err)
-			}
-			got <- m
-		}()
+		got = recvLater(t, rep)
 		onLoan := pollUntil(loanMax/2, func() bool { return waitingOnLoan(rep) })
-		if err := relSendT(reqB, 10*time.Second, NewMsg([]byte("from B"))); err != nil {
-			t.Fatal(err)
-		}
-		if m := <-got; len(m.Frames) != 1 || string(m.Frames[0]) != "from B" {
-			t.Fatalf("REP got %q, want B's request", m.Frames)
-		}
-		if err := relSendT(rep, 10*time.Second, NewMsg([]byte("to B"))); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := relRecvT(reqB, 10*time.Second); err != nil {
-			t.Fatal(err)
-		}
+		served(reqB, got, "from B")
 		if onLoan && rep.in.interrupted.Load() > before {
 			return
 		}

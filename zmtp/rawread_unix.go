@@ -19,7 +19,7 @@ type rawReader struct {
 	e  error
 
 	nfn    func(fd uintptr) bool // rawReadNow's: one attempt, never a wait
-	waitfn func(fd uintptr) bool // rawReadWait's: waits, but is no reader gone idle
+	waitfn func(fd uintptr) bool // rawReadWait's: waits, without fn's idle work
 
 	// writeNow's, under the connection's write lock.
 	wfn func(fd uintptr) bool
