@@ -150,10 +150,11 @@ func linkInproc(from, to *pipe) {
 	snd, rcv := from.s.opts.sendHWM, to.s.in.hwm
 	from.mu.Lock()
 	from.peerIn, from.peerHeld = to, to.inShare()
-	from.hwm = 0
+	hwm := 0
 	if snd != 0 && rcv != 0 {
-		from.hwm = snd + rcv
+		hwm = snd + rcv
 	}
+	from.setHWMLocked(hwm)
 	from.mu.Unlock()
 	from.s.sendSig.Notify() // the pipe may have room now
 }
@@ -163,7 +164,7 @@ func linkInproc(from, to *pipe) {
 func unlinkInproc(p *pipe) {
 	p.mu.Lock()
 	p.peerIn, p.peerHeld = nil, 0
-	p.hwm = p.s.opts.sendHWM
+	p.setHWMLocked(p.s.opts.sendHWM)
 	p.mu.Unlock()
 	p.s.sendSig.Notify() // a smaller mark, but no peer's share in it
 }
@@ -189,7 +190,7 @@ func pump(ctx context.Context, from *pipe, to *Socket, toPipe *pipe) {
 				return
 			}
 		}
-		batch = from.takeN(batch[:0], room)
+		batch = from.takeN(batch[:0], min(room, maxWriteBatch))
 		if len(batch) == 0 {
 			select {
 			case <-from.wake:

@@ -1,87 +1,202 @@
 package sockets
 
-// outQueue is a pipe's outbound queue: a slice whose front is taken by
-// moving a head index, so that taking part of it costs only what is taken.
-// Taking all of it swaps arrays with the taker's empty batch, so a writer
-// that drains the queue copies nothing and the two arrays are reused in
-// turn.
-type outQueue struct {
-	buf  []outMsg
-	head int
+// outChunkLen is how many messages a full chunk of an outQueue holds: 255
+// entries of 32 octets and the 8-octet header the Go allocator puts before
+// a large object with pointers fill an 8 KiB size class exactly (256 would
+// take the 9.25 KiB class, TestOutQueueGrowthOctets). It also bounds a
+// writer's batch (maxWriteBatch). A queue's first chunk is outChunkMin
+// long, and each next one twice the last up to outChunkLen, so that the
+// queue of a peer sent a message now and then (thousands of them on one
+// ROUTER) stays small.
+const (
+	outChunkLen = 255
+	outChunkMin = 4
+	// defaultSpareChunks emptied full-size chunks (32 KiB) are kept for
+	// reuse by a queue with no high-water mark, so that a burst's memory
+	// goes back once it is sent.
+	defaultSpareChunks = 4
+	// maxSpareChunks bounds the spares of a queue whatever its mark
+	// (256 KiB).
+	maxSpareChunks = 32
+)
+
+// sparesFor is how many emptied chunks a queue bounded by hwm keeps: as
+// many as it can fill, so that a queue that fills to its mark and drains
+// in turn allocates nothing once it has its chunks, up to maxSpareChunks.
+func sparesFor(hwm int) int {
+	if hwm <= 0 {
+		return defaultSpareChunks
+	}
+	return min((hwm+outChunkLen-1)/outChunkLen+1, maxSpareChunks)
 }
 
-func (q *outQueue) len() int { return len(q.buf) - q.head }
+// outChunk is one piece of an outQueue.
+type outChunk struct {
+	msgs []outMsg
+	next *outChunk
+}
 
-// items is the queue's content, oldest first. It aliases the queue.
-func (q *outQueue) items() []outMsg { return q.buf[q.head:] }
+// outQueue is a pipe's outbound queue: a list of chunks, as
+// libzmq's ypipe is, rather than one growing array. With no high-water
+// mark a queue can hold millions of messages while its peer lags; chunks
+// make that cost what is queued and no more (a growing array costs up to
+// twice that, plus the arrays it outgrew until they are collected), and a
+// chunk is let go as soon as the writer has taken its last message, so a
+// queue that drains after a burst gives the burst's memory back, but for
+// a few emptied chunks kept as spares (keepSpares), so that a queue that
+// fills and drains in turn allocates nothing.
+//
+// Invariant: empty, the queue has head == tail (nil before its first
+// message) and lo == hi.
+type outQueue struct {
+	head, tail *outChunk
+	lo         int // index of the first message in head
+	hi         int // index after the last message in tail
+	n          int
+	spare      *outChunk // emptied full-size chunks, linked by next
+	spares     int
+	maxSpares  int // 0: defaultSpareChunks
+}
 
-func (q *outQueue) push(m outMsg) {
-	if len(q.buf) == cap(q.buf) && q.head > 0 && q.head*2 >= len(q.buf) {
-		// At least half the array is taken already: reuse it rather
-		// than grow it.
-		n := copy(q.buf, q.buf[q.head:])
-		clear(q.buf[n:])
-		q.buf, q.head = q.buf[:n], 0
+// keepSpares sets how many emptied chunks the queue keeps (sparesFor its
+// high-water mark), letting go of those above it.
+func (q *outQueue) keepSpares(n int) {
+	q.maxSpares = n
+	for q.spares > n {
+		q.spare = q.spare.next
+		q.spares--
 	}
-	q.buf = append(q.buf, m)
+}
+
+func (q *outQueue) spareLimit() int {
+	if q.maxSpares == 0 {
+		return defaultSpareChunks
+	}
+	return q.maxSpares
+}
+
+func (q *outQueue) len() int { return q.n }
+
+// newChunk returns a spare (full size) or a new chunk of size entries.
+func (q *outQueue) newChunk(size int) *outChunk {
+	if c := q.spare; c != nil {
+		q.spare, c.next = c.next, nil
+		q.spares--
+		return c
+	}
+	return &outChunk{msgs: make([]outMsg, size)}
+}
+
+// recycle keeps c (whose entries are cleared) as a spare if it is full
+// size and there is room among the spares; otherwise it is let go.
+func (q *outQueue) recycle(c *outChunk) {
+	c.next = nil
+	if len(c.msgs) == outChunkLen && q.spares < q.spareLimit() {
+		c.next, q.spare = q.spare, c
+		q.spares++
+	}
+}
+
+// push puts m after everything queued.
+func (q *outQueue) push(m outMsg) {
+	switch {
+	case q.tail == nil:
+		q.head = q.newChunk(outChunkMin)
+		q.tail, q.lo, q.hi = q.head, 0, 0
+	case q.hi == len(q.tail.msgs):
+		c := q.newChunk(min(2*len(q.tail.msgs), outChunkLen))
+		q.tail.next = c
+		q.tail, q.hi = c, 0
+	}
+	q.tail.msgs[q.hi] = m
+	q.hi++
+	q.n++
 }
 
 // pushFront puts m before everything queued.
 func (q *outQueue) pushFront(m outMsg) {
-	if q.head > 0 {
-		q.head--
-		q.buf[q.head] = m
+	if q.head == nil {
+		q.push(m)
 		return
 	}
-	q.buf = append(q.buf, outMsg{})
-	copy(q.buf[1:], q.buf)
-	q.buf[0] = m
+	if q.lo == 0 {
+		c := q.newChunk(outChunkLen)
+		c.next = q.head
+		q.head, q.lo = c, len(c.msgs)
+	}
+	q.lo--
+	q.head.msgs[q.lo] = m
+	q.n++
 }
 
-// take appends up to n messages from the front to batch. When batch is
-// empty and n covers the whole queue, the queue's array becomes the batch
-// and batch's array the queue's: the caller must clear the batch it gets
-// back once done with it, and pass it back empty next time.
+// headEnd is the index after the last message in the head chunk.
+func (q *outQueue) headEnd() int {
+	if q.head == q.tail {
+		return q.hi
+	}
+	return len(q.head.msgs)
+}
+
+// advance moves past the head chunk once all of it is taken.
+func (q *outQueue) advance() {
+	if q.lo < q.headEnd() {
+		return
+	}
+	if q.head == q.tail {
+		q.lo, q.hi = 0, 0 // empty: the chunk is reused from its start
+		return
+	}
+	old := q.head
+	q.head, q.lo = old.next, 0
+	q.recycle(old)
+}
+
+// take appends up to n messages from the front to batch.
 func (q *outQueue) take(batch []outMsg, n int) []outMsg {
-	n = min(n, q.len())
-	if n == 0 {
-		return batch
-	}
-	if len(batch) == 0 && q.head == 0 && n == len(q.buf) {
-		out := q.buf
-		q.buf = batch[:0]
-		return out
-	}
-	batch = append(batch, q.buf[q.head:q.head+n]...)
-	clear(q.buf[q.head : q.head+n])
-	q.head += n
-	if q.head == len(q.buf) {
-		q.buf, q.head = q.buf[:0], 0
+	n = min(n, q.n)
+	for n > 0 {
+		k := min(n, q.headEnd()-q.lo)
+		taken := q.head.msgs[q.lo : q.lo+k]
+		batch = append(batch, taken...)
+		clear(taken)
+		q.lo += k
+		q.n -= k
+		n -= k
+		q.advance()
 	}
 	return batch
 }
 
-// dropMessages removes every message, keeping subscriptions in order.
-func (q *outQueue) dropMessages() {
-	items := q.items()
-	k := 0
-	for _, o := range items {
-		if o.kind == outSubscribe || o.kind == outUnsubscribe {
-			items[k] = o
-			k++
+// popFront removes and returns the first message; the queue must not be
+// empty.
+func (q *outQueue) popFront() outMsg {
+	m := q.head.msgs[q.lo]
+	q.head.msgs[q.lo] = outMsg{}
+	q.lo++
+	q.n--
+	q.advance()
+	return m
+}
+
+// filter keeps, in order, only the messages keep accepts.
+func (q *outQueue) filter(keep func(outMsg) bool) {
+	for range q.n {
+		if m := q.popFront(); keep(m) {
+			q.push(m)
 		}
 	}
-	clear(items[k:])
-	q.buf = q.buf[:q.head+k]
 }
 
-// set replaces the content with ms (which the queue then owns).
-func (q *outQueue) set(ms []outMsg) {
-	clear(q.buf)
-	q.buf, q.head = ms, 0
-}
+func isSubscription(m outMsg) bool { return m.kind == outSubscribe || m.kind == outUnsubscribe }
 
+func isMessage(m outMsg) bool { return m.kind == outMessage }
+
+// dropMessages removes every message, keeping subscriptions in order.
+func (q *outQueue) dropMessages() { q.filter(isSubscription) }
+
+// reset empties the queue, keeping its current chunk and the spares.
 func (q *outQueue) reset() {
-	clear(q.buf)
-	q.buf, q.head = q.buf[:0], 0
+	for q.n > 0 {
+		q.popFront()
+	}
 }

@@ -1,7 +1,6 @@
 package sockets
 
 import (
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,13 +86,21 @@ func newPipe(s *Socket, endpoint string, bindSide bool) *pipe {
 		endpoint: endpoint,
 		bindSide: bindSide,
 		shared:   strings.HasPrefix(endpoint, "inproc://"),
-		hwm:      s.opts.sendHWM,
 		wake:     newKick(),
 		inSpace:  newKick(),
 		loan:     loanState{back: make(chan struct{}, 1)},
 	}
 	p.loan.cancelFn = p.loan.cancel
+	p.setHWMLocked(s.opts.sendHWM)
 	return p
+}
+
+// setHWMLocked sets the pipe's high-water mark, and with it how many
+// emptied chunks its queue keeps. Called with p.mu held (or before the
+// pipe is shared).
+func (p *pipe) setHWMLocked(n int) {
+	p.hwm = n
+	p.out.keepSpares(sparesFor(n))
 }
 
 // fullLocked reports whether the pipe is at its high-water mark. Called
@@ -273,12 +280,18 @@ func (p *pipe) forcePush(m outMsg) bool {
 	return true
 }
 
-// take moves every queued message into batch for the writer.
-func (p *pipe) take(batch []outMsg) []outMsg { return p.takeN(batch, math.MaxInt) }
+// maxWriteBatch bounds the messages one take moves: a queue of millions
+// (no high-water mark, a peer that lags) goes out a chunk at a time, so the
+// writer's batch never grows to a second copy of it.
+const maxWriteBatch = outChunkLen
 
-// takeN moves up to n queued messages into batch (which must be empty; see
-// outQueue.take). Finding nothing, it marks the writer asleep: the next push
-// pokes p.wake, which the writer waits on.
+// take moves queued messages, up to maxWriteBatch, into batch for the
+// writer.
+func (p *pipe) take(batch []outMsg) []outMsg { return p.takeN(batch, maxWriteBatch) }
+
+// takeN moves up to n queued messages into batch (which must be empty).
+// Finding nothing, it marks the writer asleep: the next push pokes p.wake,
+// which the writer waits on.
 func (p *pipe) takeN(batch []outMsg, n int) []outMsg {
 	p.mu.Lock()
 	freed := false
@@ -311,8 +324,9 @@ func (p *pipe) putBack(ms []outMsg) {
 	}
 	p.mu.Lock()
 	if !p.closed {
-		out := make([]outMsg, 0, len(ms)+p.out.len())
-		p.out.set(append(append(out, ms...), p.out.items()...))
+		for i := len(ms) - 1; i >= 0; i-- {
+			p.out.pushFront(ms[i])
+		}
 	}
 	p.mu.Unlock()
 }

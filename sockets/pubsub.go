@@ -144,16 +144,10 @@ func (ss *subSocket) pipeConnected(p *pipe) {
 	ss.live[p] = struct{}{}
 	topics := ss.filter.list()
 	p.mu.Lock()
-	fresh := make([]outMsg, 0, len(topics)+p.out.len())
-	for _, t := range topics {
-		fresh = append(fresh, outMsg{frames: [][]byte{t}, kind: outSubscribe})
+	p.out.filter(isMessage)
+	for i := len(topics) - 1; i >= 0; i-- {
+		p.out.pushFront(outMsg{frames: [][]byte{topics[i]}, kind: outSubscribe})
 	}
-	for _, m := range p.out.items() {
-		if m.kind == outMessage {
-			fresh = append(fresh, m)
-		}
-	}
-	p.out.set(fresh)
 	p.mu.Unlock()
 }
 
