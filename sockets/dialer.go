@@ -130,6 +130,7 @@ func (d *dialer) connectNet() error {
 	if err != nil {
 		return err
 	}
+	s.sizeBuffers(nc, d.ep.Transport)
 	peer := nc.RemoteAddr().String()
 	s.emit(EventConnected, d.endpoint, peer, nil)
 	c := new(claim)

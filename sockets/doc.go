@@ -49,6 +49,14 @@
 // receiving process share a small machine, GOMAXPROCS=1 in each also
 // keeps each process's hand-offs on one CPU (docs/PERFORMANCE.md).
 //
+// A peer's outbound queue is a list of 255-message chunks, as libzmq's
+// pipe is: with no high-water mark, a queue that grows because its peer
+// lags costs 32 octets per message and gives its chunks back as it
+// drains. ipc connections ask the kernel for a 1 MiB send buffer
+// (DefaultIPCSendBuffer; WithSendBuffer and WithRecvBuffer set SO_SNDBUF
+// and SO_RCVBUF of tcp and ipc connections): with a unix socket's default,
+// a sender of large messages waits for its receiver every few hundred KiB.
+//
 // Security: WithCurveServer and WithCurveClient encrypt and authenticate
 // tcp and ipc connections with CURVE; WithPlainServer and WithPlainClient
 // use PLAIN; WithZAP (with Auth, a ready-made authenticator), or a ZAP

@@ -14,16 +14,17 @@ import (
 
 // listener accepts connections for one bound endpoint.
 type listener struct {
-	s        *Socket
-	endpoint string // resolved
-	given    string // as passed to Bind
-	ln       net.Listener
-	inproc   bool
-	ctx      context.Context
-	cancel   context.CancelFunc
-	stopOnce sync.Once
-	done     chan struct{} // closed when the accept loop has ended
-	path     string        // ipc socket file to remove on close
+	s         *Socket
+	endpoint  string // resolved
+	given     string // as passed to Bind
+	transport string // TCP, IPC or Inproc
+	ln        net.Listener
+	inproc    bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+	stopOnce  sync.Once
+	done      chan struct{} // closed when the accept loop has ended
+	path      string        // ipc socket file to remove on close
 }
 
 // Bind binds the socket to an endpoint and starts accepting connections.
@@ -40,7 +41,7 @@ func (s *Socket) Bind(endpoint string) error {
 	}
 	s.mu.Unlock()
 
-	l := &listener{s: s, given: endpoint, done: make(chan struct{})}
+	l := &listener{s: s, given: endpoint, transport: ep.Transport, done: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(s.ctx)
 	switch ep.Transport {
 	case TCP:
@@ -192,6 +193,7 @@ func isTemporaryAcceptErr(err error) bool {
 // bind-side pipe.
 func (l *listener) handle(nc net.Conn) {
 	s := l.s
+	s.sizeBuffers(nc, l.transport)
 	peer := nc.RemoteAddr().String()
 	c := new(claim)
 	zc, err := zmtp.Handshake(l.ctx, nc, s.handshakeConfig(c))

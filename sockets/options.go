@@ -17,6 +17,10 @@ const (
 	DefaultReconnectIntervalMax = 0 // no backoff growth, as libzmq
 	DefaultHandshakeTimeout     = 30 * time.Second
 	DefaultZAPTimeout           = 10 * time.Second // never more than the handshake timeout
+	// DefaultIPCSendBuffer is the kernel send buffer (SO_SNDBUF) asked for
+	// on ipc connections unless WithSendBuffer says otherwise; tcp
+	// connections keep the system's own, which Linux tunes as traffic grows.
+	DefaultIPCSendBuffer = 1 << 20
 )
 
 // Option configures a socket at creation. An option with a bad value makes
@@ -25,6 +29,7 @@ type Option func(*options) error
 
 type options struct {
 	sendHWM, recvHWM int
+	sendBuf, recvBuf int // SO_SNDBUF, SO_RCVBUF; -1: the transport's default
 	linger           time.Duration
 	identity         []byte
 	reconnectIvl     time.Duration
@@ -54,6 +59,8 @@ func defaultOptions() options {
 	return options{
 		sendHWM:          DefaultHWM,
 		recvHWM:          DefaultHWM,
+		sendBuf:          -1,
+		recvBuf:          -1,
 		linger:           DefaultLinger,
 		reconnectIvl:     DefaultReconnectInterval,
 		reconnectIvlMax:  DefaultReconnectIntervalMax,
@@ -91,6 +98,39 @@ func WithRecvHWM(n int) Option {
 			return invalid("receive HWM %d", n)
 		}
 		o.recvHWM = n
+		return nil
+	}
+}
+
+// WithSendBuffer sets the kernel's send buffer (SO_SNDBUF, libzmq's
+// ZMQ_SNDBUF) of each tcp and ipc connection, in octets; 0 leaves the
+// system's default. Without it, tcp connections keep the system's default,
+// which Linux grows with a connection's traffic, and ipc connections ask
+// for DefaultIPCSendBuffer: a unix socket's default (212992 octets on
+// Linux) makes a sender of large messages wait for its receiver every few
+// hundred KiB (docs/PERFORMANCE.md). Linux caps the value at
+// net.core.wmem_max and doubles it for its bookkeeping. It is a bound, not
+// an allocation: an idle connection holds none of it.
+func WithSendBuffer(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return invalid("send buffer %d", n)
+		}
+		o.sendBuf = n
+		return nil
+	}
+}
+
+// WithRecvBuffer sets the kernel's receive buffer (SO_RCVBUF, libzmq's
+// ZMQ_RCVBUF) of each tcp and ipc connection, in octets; 0, the default,
+// leaves the system's (which Linux grows with a tcp connection's traffic
+// unless it is set). Linux caps it at net.core.rmem_max.
+func WithRecvBuffer(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return invalid("receive buffer %d", n)
+		}
+		o.recvBuf = n
 		return nil
 	}
 }

@@ -110,6 +110,11 @@ func (c *Conn) PeerSpeaks31() bool { return c.peer.Major > 3 || c.peer.Minor >= 
 // RemoteAddr is the peer's network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
+// NetConn is the connection c runs over, as crypto/tls's Conn.NetConn:
+// for its socket options, say. Reading from or writing to it directly
+// corrupts the ZMTP stream.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
 // LocalAddr is the local network address.
 func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 

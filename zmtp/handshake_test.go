@@ -114,6 +114,9 @@ func TestHandshakeNullDealerRouter(t *testing.T) {
 		dealer.RemoteAddr().String() != router.LocalAddr().String() {
 		t.Errorf("addresses: dealer local %v remote %v, router local %v", dealer.LocalAddr(), dealer.RemoteAddr(), router.LocalAddr())
 	}
+	if nc := dealer.NetConn(); nc == nil || nc.LocalAddr().String() != dealer.LocalAddr().String() {
+		t.Errorf("NetConn() = %v, not the connection the dealer runs over", nc)
+	}
 	exchange(t, dealer, router)
 }
 
