@@ -124,7 +124,10 @@ func WithSendBuffer(n int) Option {
 // WithRecvBuffer sets the kernel's receive buffer (SO_RCVBUF, libzmq's
 // ZMQ_RCVBUF) of each tcp and ipc connection, in octets; 0, the default,
 // leaves the system's (which Linux grows with a tcp connection's traffic
-// unless it is set). Linux caps it at net.core.rmem_max.
+// unless it is set). Linux caps it at net.core.rmem_max. Both buffers are
+// set on each connection once it is established, before its handshake, as
+// libzmq does on the connections it accepts; on tcp, the window scale was
+// agreed by then, which Linux sizes for its largest buffer anyway.
 func WithRecvBuffer(n int) Option {
 	return func(o *options) error {
 		if n < 0 {

@@ -20,14 +20,16 @@ const (
 	maxSpareChunks = 32
 )
 
-// sparesFor is how many emptied chunks a queue bounded by hwm keeps: as
-// many as it can fill, so that a queue that fills to its mark and drains
-// in turn allocates nothing once it has its chunks, up to maxSpareChunks.
+// sparesFor is how many emptied chunks a queue bounded by hwm keeps, up to
+// maxSpareChunks: a queue at its mark spans at most one chunk more than
+// its mark's worth, and the last of them stays in use once it drains, so
+// with these a queue that fills to its mark and drains in turn allocates
+// nothing once it has its chunks.
 func sparesFor(hwm int) int {
 	if hwm <= 0 {
 		return defaultSpareChunks
 	}
-	return min((hwm+outChunkLen-1)/outChunkLen+1, maxSpareChunks)
+	return min((hwm+outChunkLen-1)/outChunkLen, maxSpareChunks)
 }
 
 // outChunk is one piece of an outQueue.
@@ -113,10 +115,21 @@ func (q *outQueue) push(m outMsg) {
 	q.n++
 }
 
-// pushFront puts m before everything queued.
+// pushFront puts m before everything queued. An empty queue, or one whose
+// only chunk has room, takes it without a new chunk: a lone reply put
+// back (tryPushDirect) or a few subscriptions put before what a SUB has
+// queued (pipeConnected) must not cost a full one.
 func (q *outQueue) pushFront(m outMsg) {
-	if q.head == nil {
+	if q.n == 0 {
 		q.push(m)
+		return
+	}
+	if q.lo == 0 && q.head == q.tail && q.hi < len(q.head.msgs) {
+		msgs := q.head.msgs
+		copy(msgs[1:q.hi+1], msgs[:q.hi])
+		msgs[0] = m
+		q.hi++
+		q.n++
 		return
 	}
 	if q.lo == 0 {

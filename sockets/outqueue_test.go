@@ -42,6 +42,47 @@ func checkQueue(t *testing.T, q *outQueue, want []int) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("queue holds %v, want %v", got, want)
 	}
+	checkCleared(t, q)
+}
+
+// checkCleared requires every entry outside the queue's content to be
+// empty (an entry taken, popped or dropped must not pin its frames), every
+// spare to be a full, empty chunk, and the spares to be counted and within
+// their limit.
+func checkCleared(t *testing.T, q *outQueue) {
+	t.Helper()
+	for c := q.head; c != nil; c = c.next {
+		lo, hi := 0, len(c.msgs)
+		if c == q.head {
+			lo = q.lo
+		}
+		if c == q.tail {
+			hi = q.hi
+		}
+		for i, m := range c.msgs {
+			if (i < lo || i >= hi) && (m.frames != nil || m.kind != 0) {
+				t.Fatalf("entry %d of a chunk holds %v outside the queue's content [%d, %d)", i, m.frames, lo, hi)
+			}
+		}
+		if c == q.tail {
+			break
+		}
+	}
+	spares := 0
+	for c := q.spare; c != nil; c = c.next {
+		spares++
+		if len(c.msgs) != outChunkLen {
+			t.Fatalf("a spare of %d entries, want %d", len(c.msgs), outChunkLen)
+		}
+		for i, m := range c.msgs {
+			if m.frames != nil || m.kind != 0 {
+				t.Fatalf("entry %d of a spare holds %v", i, m.frames)
+			}
+		}
+	}
+	if spares != q.spares || spares > q.spareLimit() {
+		t.Fatalf("%d spares linked, %d counted, limit %d", spares, q.spares, q.spareLimit())
+	}
 }
 
 // TestOutQueueAgainstSlice runs random pushes, front pushes, takes,
@@ -67,10 +108,21 @@ func TestOutQueueAgainstSlice(t *testing.T) {
 				next++
 			}
 		case op < 55:
-			q.pushFront(queued(next, outMessage))
-			model = append([]int{next}, model...)
-			kinds[next] = outMessage
-			next++
+			// putBack: several to the front, in order.
+			k := 1 + rng.IntN(3)
+			if rng.IntN(4) == 0 {
+				k = rng.IntN(outChunkLen + 10)
+			}
+			ids := make([]int, k)
+			for i := range ids {
+				ids[i] = next
+				kinds[next] = outMessage
+				next++
+			}
+			for i := k - 1; i >= 0; i-- {
+				q.pushFront(queued(ids[i], outMessage))
+			}
+			model = append(ids, model...)
 		case op < 90:
 			n := rng.IntN(2 * outChunkLen)
 			batch := q.take(nil, n)
@@ -162,6 +214,11 @@ func TestOutQueueSteadyStateAllocs(t *testing.T) {
 				// one chunk more than its mark's worth.
 				fill()
 				batch = q.take(batch[:0], 100)
+				for i := len(batch) - 1; i >= 0; i-- { // putBack
+					q.pushFront(batch[i])
+				}
+				clear(batch)
+				batch = q.take(batch[:0], 100)
 				fill()
 				for q.len() > 0 {
 					batch = q.take(batch[:0], maxWriteBatch)
@@ -175,6 +232,24 @@ func TestOutQueueSteadyStateAllocs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOutQueuePushFrontStaysSmall: a message put back into an empty queue,
+// or a few before the content of its only chunk, takes no new chunk.
+func TestOutQueuePushFrontStaysSmall(t *testing.T) {
+	var q outQueue
+	q.push(queued(1, outMessage))
+	q.take(nil, 1) // drained: one chunk of outChunkMin entries, no spare
+	for i := range outChunkMin {
+		q.pushFront(queued(10+i, outMessage))
+	}
+	checkQueue(t, &q, []int{13, 12, 11, 10})
+	if q.head != q.tail || len(q.head.msgs) != outChunkMin || q.spares != 0 {
+		t.Fatalf("pushFront into a chunk with room took another: head %d entries, one chunk %v, %d spares",
+			len(q.head.msgs), q.head == q.tail, q.spares)
+	}
+	q.pushFront(queued(9, outMessage)) // the chunk is full now
+	checkQueue(t, &q, []int{9, 13, 12, 11, 10})
 }
 
 // TestOutQueueKeepSpares: lowering the limit lets go of spares above it.
