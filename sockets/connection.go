@@ -357,6 +357,7 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 	}
 	waitLend := lendable && s.in.waitOn != nil && !zc.Encrypted()
 	lendNext := false // a Recv waited for the batch handed last (waitLend)
+	var readAt uint64 // s.in.requests just after the last read (waitLend)
 	for {
 		if lendable && ((zc.MsgReady() && s.in.waiting()) || lendNext) {
 			// Recv waits and whole messages are buffered: let it
@@ -370,13 +371,16 @@ func (s *Socket) readLoop(ctx context.Context, p *pipe, zc *zmtp.Conn) (err erro
 			if !hand() {
 				return ctx.Err()
 			}
-			s.lend(ctx, p, zc, &fr, loanTimer)
+			s.lend(ctx, p, zc, &fr, loanTimer, readAt)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			continue
 		}
 		frames, err := fr.read(zc)
+		if waitLend {
+			readAt = s.in.requests.Load()
+		}
 		if failed {
 			return ctx.Err()
 		}

@@ -84,8 +84,14 @@ type inbox struct {
 	// Recv waiting on a lent connection (loan.go). waitOn is set once,
 	// for the types whose Recv does (REQ, REP); nil for the others.
 	waitOn func(*pipe) bool
-	waiter atomic.Pointer[pipe] // the pipe whose connection a Recv waits on
-	lentOn []*pipe              // pipes whose connections are lent, under cmu
+	// took, if set (REQ), is told of each message Recv takes, cached or
+	// borrowed, under cmu: set once.
+	took func(inMsg)
+	// requests counts the requests a REQ's Send has begun (newRequest),
+	// for a reader about to lend its connection (lend).
+	requests atomic.Uint64
+	waiter   atomic.Pointer[pipe] // the pipe whose connection a Recv waits on
+	lentOn   []*pipe              // pipes whose connections are lent, under cmu
 	// interrupted counts the waits interruptWaiter ended, for tests.
 	interrupted atomic.Uint64
 }
@@ -134,6 +140,16 @@ func (in *inbox) room(p *pipe) int {
 // first. A batch that fits is added under one hold of the lock, with one
 // notification.
 func (in *inbox) push(ctx context.Context, p *pipe, msgs [][][]byte) bool {
+	ok, _ := in.pushIf(ctx, p, msgs, nil)
+	return ok
+}
+
+// pushIf is push for messages that are still wanted only while admit(p)
+// holds (REQ: while p's reply is awaited). admit is asked under the lock
+// that Recv takes them under, so that none gets in after a Recv ended the
+// wait (took) and the queue was purged; those are discarded instead, and
+// counted in dropped.
+func (in *inbox) pushIf(ctx context.Context, p *pipe, msgs [][][]byte, admit func(*pipe) bool) (ok bool, dropped int) {
 	for len(msgs) > 0 {
 		n := in.room(p)
 		if n == 0 {
@@ -141,13 +157,20 @@ func (in *inbox) push(ctx context.Context, p *pipe, msgs [][][]byte) bool {
 			case <-p.inSpace:
 				continue
 			case <-ctx.Done():
-				return false
+				return false, dropped
 			}
 		}
 		in.mu.Lock()
 		if in.closed {
 			in.mu.Unlock()
-			return false
+			return false, dropped
+		}
+		if admit != nil && !admit(p) {
+			in.mu.Unlock()
+			for _, frames := range msgs {
+				p.discard(frames)
+			}
+			return true, dropped + len(msgs)
 		}
 		n = min(n, len(msgs))
 		for _, frames := range msgs[:n] {
@@ -160,7 +183,7 @@ func (in *inbox) push(ctx context.Context, p *pipe, msgs [][][]byte) bool {
 		in.interruptWaiter(p)
 		msgs = msgs[n:]
 	}
-	return true
+	return true, dropped
 }
 
 // roomHint estimates how many more messages p may queue now, without the
@@ -218,6 +241,9 @@ func (in *inbox) tryPopOn(ctx context.Context, wait bool) (inMsg, bool) {
 	for {
 		if in.loan != nil {
 			if m, ok := in.borrowLocked(ctx, wait); ok {
+				if in.took != nil {
+					in.took(m)
+				}
 				in.cmu.Unlock()
 				return m, true
 			}
@@ -237,6 +263,9 @@ func (in *inbox) tryPopOn(ctx context.Context, wait bool) (inMsg, bool) {
 			in.endLoanLocked()
 			in.loan = m.p
 			continue
+		}
+		if in.took != nil {
+			in.took(m)
 		}
 		in.cmu.Unlock()
 		return m, true

@@ -108,8 +108,12 @@ type waitLender interface {
 
 // lend lends p's connection to Recv until it is given back, loanMax has
 // passed or ctx ends. Called by p's reader with nothing held back from the
-// inbox.
-func (s *Socket) lend(ctx context.Context, p *pipe, zc *zmtp.Conn, fc *frameCarver, t *time.Timer) {
+// inbox. readAt is in.requests as it was just after the reader's last
+// read: on a REQ whose Send has begun a request since, what the
+// connection holds was read before that request went, and cannot be its
+// reply, but Send found no loan to drop it from (newRequest): it is
+// dropped here.
+func (s *Socket) lend(ctx context.Context, p *pipe, zc *zmtp.Conn, fc *frameCarver, t *time.Timer, readAt uint64) {
 	l := &p.loan
 	in := &s.in
 	l.conn.Store(zc)
@@ -118,6 +122,9 @@ func (s *Socket) lend(ctx context.Context, p *pipe, zc *zmtp.Conn, fc *frameCarv
 		l.until = time.Now().Add(loanMax)
 		l.stop.Store(0)
 		in.cmu.Lock()
+		if in.requests.Load() != readAt {
+			s.stats.dropped.Add(uint64(dropBuffered(p, false)))
+		}
 		in.lentOn = append(in.lentOn, p)
 		l.on.Store(true)
 		in.cmu.Unlock()
@@ -259,10 +266,14 @@ func dropBuffered(p *pipe, readNow bool) int {
 	return n
 }
 
-// dropLent is dropLentLocked for REQ's Send.
-func (in *inbox) dropLent() int {
+// newRequest is called by REQ's Send before its request goes: it counts
+// the request (requests, which lend reads) and drops what the lent
+// connections hold (dropLentLocked), in one hold of cmu. It reports how
+// many messages it dropped.
+func (in *inbox) newRequest() int {
 	in.cmu.Lock()
 	defer in.cmu.Unlock()
+	in.requests.Add(1)
 	return in.dropLentLocked()
 }
 

@@ -44,7 +44,7 @@ func (r *reqSocket) send(ctx context.Context, m Msg) error {
 	r.sending, r.gone = true, false
 	r.mu.Unlock()
 	// What a lent connection holds came before the request (loan.go).
-	if n := r.s.in.dropLent(); n > 0 {
+	if n := r.s.in.newRequest(); n > 0 {
 		r.s.stats.dropped.Add(uint64(n))
 	}
 	// The request goes out behind an empty delimiter frame, which the
@@ -78,11 +78,34 @@ func (r *reqSocket) mayWaitOn(p *pipe) bool { return r.want.Load() == p }
 // setWant records the peer a request is queued for.
 func (r *reqSocket) setWant(p *pipe) { r.want.Store(p) }
 
-// inbound keeps only what comes from the peer whose reply is awaited.
+// replyTaker is implemented by REQ, which must know of a reply the moment
+// Recv takes it (inbox.took).
+type replyTaker interface {
+	took(m inMsg)
+}
+
+// took ends the wait for a reply as soon as Recv takes it, under the
+// inbox's cmu: a reader taking its lent connection back after that (lend,
+// under cmu too) then sees no request out and drops what the connection
+// still holds, which came before the next request; so does inbound for
+// what it reads after. Waiting until Recv returns would leave a window in
+// which a second copy of the reply, already in the connection's buffer,
+// is kept, and taken as the reply to the next request.
+func (r *reqSocket) took(m inMsg) {
+	if r.want.Load() == m.p && len(m.frames) >= 1 && len(m.frames[0]) == 0 {
+		r.want.Store(nil)
+	}
+}
+
+// wants reports whether p's reply is awaited.
+func (r *reqSocket) wants(p *pipe) bool { return r.want.Load() == p }
+
+// inbound keeps only what comes from the peer whose reply is awaited,
+// asking again as the messages are queued (pushIf), where Recv takes them.
 func (r *reqSocket) inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool {
 	keep := msgs[:0]
 	for _, frames := range msgs {
-		if r.want.Load() == p {
+		if r.wants(p) {
 			keep = append(keep, frames)
 		} else {
 			p.discard(frames)
@@ -92,7 +115,9 @@ func (r *reqSocket) inbound(ctx context.Context, p *pipe, msgs [][][]byte) bool 
 	if len(keep) == 0 {
 		return true
 	}
-	return r.s.in.push(ctx, p, keep)
+	ok, dropped := r.s.in.pushIf(ctx, p, keep, r.wants)
+	r.s.stats.dropped.Add(uint64(dropped))
+	return ok
 }
 
 func (r *reqSocket) recv(ctx context.Context) (Msg, error) {

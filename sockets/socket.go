@@ -93,6 +93,9 @@ func New(t Type, opts ...Option) (*Socket, error) {
 	if wl, ok := s.beh.(waitLender); ok {
 		s.in.waitOn = wl.mayWaitOn
 	}
+	if rt, ok := s.beh.(replyTaker); ok {
+		s.in.took = rt.took
+	}
 	return s, nil
 }
 
