@@ -125,12 +125,11 @@ func (d *dialer) connectNet() error {
 	if d.ep.Transport == IPC {
 		network = "unix"
 	}
-	var nd net.Dialer
+	nd := net.Dialer{Control: s.bufferControl(d.ep.Transport)}
 	nc, err := nd.DialContext(d.ctx, network, d.ep.Address)
 	if err != nil {
 		return err
 	}
-	s.sizeBuffers(nc, d.ep.Transport)
 	peer := nc.RemoteAddr().String()
 	s.emit(EventConnected, d.endpoint, peer, nil)
 	c := new(claim)

@@ -45,7 +45,8 @@ func (s *Socket) Bind(endpoint string) error {
 	l.ctx, l.cancel = context.WithCancel(s.ctx)
 	switch ep.Transport {
 	case TCP:
-		l.ln, err = net.Listen("tcp", ep.tcpHostPort())
+		lc := net.ListenConfig{Control: s.bufferControl(TCP)} // accepted connections inherit them
+		l.ln, err = lc.Listen(s.ctx, "tcp", ep.tcpHostPort())
 		if err == nil {
 			l.endpoint = "tcp://" + l.ln.Addr().String()
 		}

@@ -124,10 +124,11 @@ func WithSendBuffer(n int) Option {
 // WithRecvBuffer sets the kernel's receive buffer (SO_RCVBUF, libzmq's
 // ZMQ_RCVBUF) of each tcp and ipc connection, in octets; 0, the default,
 // leaves the system's (which Linux grows with a tcp connection's traffic
-// unless it is set). Linux caps it at net.core.rmem_max. Both buffers are
-// set on each connection once it is established, before its handshake, as
-// libzmq does on the connections it accepts; on tcp, the window scale was
-// agreed by then, which Linux sizes for its largest buffer anyway.
+// unless it is set). Linux caps it at net.core.rmem_max. As libzmq does,
+// both buffers are set on a socket before it connects or listens (tcp
+// connections accepted inherit them from their listener, ipc ones get them
+// as they are accepted): a tcp receive buffer shrunk once the connection
+// is up would not shrink the window scale agreed for a larger one.
 func WithRecvBuffer(n int) Option {
 	return func(o *options) error {
 		if n < 0 {

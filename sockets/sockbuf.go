@@ -1,6 +1,9 @@
 package sockets
 
-import "net"
+import (
+	"net"
+	"syscall"
+)
 
 // bufferSizer is what a tcp or unix connection offers to set its kernel
 // buffers.
@@ -21,10 +24,38 @@ func (o *options) sendBufferFor(transport string) int {
 	return 0
 }
 
-// sizeBuffers applies WithSendBuffer and WithRecvBuffer (or their
-// defaults) to a new tcp or ipc connection, before its handshake. A size
-// the kernel refuses is logged, not fatal: the connection works with the
+// bufferControl returns a net.Dialer or net.ListenConfig Control function
+// that sizes a socket's kernel buffers before it connects or listens (nil
+// when there is nothing to set), as libzmq does: a tcp receive buffer
+// shrunk once the connection is up leaves the window scale agreed for the
+// larger one, and on loopback, where a segment can be 64 KiB, a buffer of
+// a few KiB then stalls the connection for seconds at a time. A size the
+// kernel refuses is logged, not fatal: the connection works with the
 // system's.
+func (s *Socket) bufferControl(transport string) func(network, address string, c syscall.RawConn) error {
+	snd, rcv := s.opts.sendBufferFor(transport), s.opts.recvBuf
+	if snd <= 0 && rcv <= 0 {
+		return nil
+	}
+	return func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) {
+			if snd > 0 {
+				if err := setSockBuf(fd, soSndbuf, snd); err != nil {
+					s.opts.logger.Warn("dripdrop: SO_SNDBUF not set", "size", snd, "err", err)
+				}
+			}
+			if rcv > 0 {
+				if err := setSockBuf(fd, soRcvbuf, rcv); err != nil {
+					s.opts.logger.Warn("dripdrop: SO_RCVBUF not set", "size", rcv, "err", err)
+				}
+			}
+		})
+	}
+}
+
+// sizeBuffers sizes the buffers of a connection just accepted. A tcp
+// connection has them from its listener already (bufferControl): setting
+// the same sizes again changes nothing. A unix one does not inherit them.
 func (s *Socket) sizeBuffers(nc net.Conn, transport string) {
 	bs, ok := nc.(bufferSizer)
 	if !ok {

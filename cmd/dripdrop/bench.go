@@ -51,6 +51,8 @@ type benchConfig struct {
 	json     bool
 	progress time.Duration
 	hwm      int
+	sndbuf   int // -1: the library's default
+	rcvbuf   int // -1: the library's default
 	linger   time.Duration
 	cpuProf  string
 }
@@ -76,6 +78,8 @@ func parseBench(args []string, stderr io.Writer) (*benchConfig, error) {
 	fs.BoolVar(&c.json, "json", false, "print the result as one JSON object instead of libzmq's lines")
 	fs.DurationVar(&c.progress, "progress", 3*time.Second, "print progress on stderr at this interval once a run lasts that long (0: never)")
 	fs.IntVar(&c.hwm, "hwm", 1000, "send and receive high-water mark, in messages (0: unlimited)")
+	fs.IntVar(&c.sndbuf, "sndbuf", -1, "kernel send buffer (SO_SNDBUF) of each tcp or ipc connection, in octets (0: the system's; -1: the library's default, 1 MiB on ipc)")
+	fs.IntVar(&c.rcvbuf, "rcvbuf", -1, "kernel receive buffer (SO_RCVBUF) of each tcp or ipc connection, in octets (0 or -1: the system's)")
 	fs.DurationVar(&c.linger, "linger", 30*time.Second, "how long the sending side keeps delivering queued messages at exit (negative: forever)")
 	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
@@ -118,6 +122,9 @@ func parseBench(args []string, stderr io.Writer) (*benchConfig, error) {
 	}
 	if c.hwm < 0 {
 		return nil, fmt.Errorf("%w: -hwm must not be negative", errUsage)
+	}
+	if c.sndbuf < -1 || c.rcvbuf < -1 {
+		return nil, fmt.Errorf("%w: -sndbuf and -rcvbuf must be -1 or more", errUsage)
 	}
 	if c.progress < 0 {
 		return nil, fmt.Errorf("%w: -progress must not be negative", errUsage)

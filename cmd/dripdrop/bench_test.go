@@ -169,6 +169,8 @@ func TestBenchUsage(t *testing.T) {
 		{"inproc-thr", "1073741824", "1"}, // 1 GiB messages: refused, not allocated
 		{"inproc-thr", "16", "99999999999999999999"},
 		{"-hwm", "-1", "inproc-thr", "16", "10"},
+		{"-sndbuf", "-2", "inproc-thr", "16", "10"},
+		{"-rcvbuf", "-2", "inproc-thr", "16", "10"},
 		{"-progress", "-1s", "inproc-thr", "16", "10"},
 		{"inproc-thr", "-bogus", "16", "10"},
 	} {
@@ -214,6 +216,16 @@ func TestBenchThrPair(t *testing.T) {
 			checkThr(t, local.waitOK(t), 256, 20000)
 		})
 	}
+}
+
+// -sndbuf and -rcvbuf reach the sockets: a run with small kernel buffers
+// on both sides still delivers every message (WithSendBuffer and
+// WithRecvBuffer are checked against the kernel in package sockets).
+func TestBenchThrPairBuffers(t *testing.T) {
+	local := startBench(t, "-rcvbuf", "8192", "-sndbuf", "0", "local-thr", "tcp://127.0.0.1:0", "4096", "2000")
+	remote := startBench(t, "-sndbuf", "8192", "remote-thr", local.boundEndpoint(t), "4096", "2000")
+	remote.waitOK(t)
+	checkThr(t, local.waitOK(t), 4096, 2000)
 }
 
 func TestBenchLatPair(t *testing.T) {

@@ -26,10 +26,18 @@ func checkSize(m sockets.Msg, size int) error {
 }
 
 func (b *benchRun) newSocket(t sockets.Type) (*sockets.Socket, error) {
-	return sockets.New(t,
+	opts := []sockets.Option{
 		sockets.WithSendHWM(b.c.hwm),
 		sockets.WithRecvHWM(b.c.hwm),
-		sockets.WithLinger(b.c.linger))
+		sockets.WithLinger(b.c.linger),
+	}
+	if b.c.sndbuf >= 0 {
+		opts = append(opts, sockets.WithSendBuffer(b.c.sndbuf))
+	}
+	if b.c.rcvbuf >= 0 {
+		opts = append(opts, sockets.WithRecvBuffer(b.c.rcvbuf))
+	}
+	return sockets.New(t, opts...)
 }
 
 // bind binds s to the endpoint and tells stderr where it is bound (a tcp
