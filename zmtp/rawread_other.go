@@ -19,3 +19,5 @@ func (fr *frameReader) rawReadNow() (int, error) { panic("unreachable") }
 func (fr *frameReader) rawReadWait() (int, error) { panic("unreachable") }
 
 func (fr *frameReader) writeNow([]byte) (int, bool, error) { return 0, false, nil }
+
+func (fr *frameReader) rawReadv(a, b []byte) (int, bool, error) { return 0, false, nil }

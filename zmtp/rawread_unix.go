@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
+	"unsafe"
 )
 
 // rawReader reads a network connection's descriptor through the runtime's
@@ -19,6 +21,8 @@ type rawReader struct {
 	e  error
 
 	nfn    func(fd uintptr) bool // rawReadNow's: one attempt, never a wait
+	vfn    func(fd uintptr) bool // rawReadv's: waits, without fn's idle work
+	iov    [2]syscall.Iovec
 	waitfn func(fd uintptr) bool // rawReadWait's: waits, without fn's idle work
 
 	// writeNow's, under the connection's write lock.
@@ -56,6 +60,11 @@ func (fr *frameReader) useRaw(nc net.Conn) {
 		fr.raw.n, fr.raw.e = n, err
 		return !again
 	}
+	fr.raw.vfn = func(fd uintptr) bool {
+		n, again, err := readvOnce(fd, fr.raw.iov[:])
+		fr.raw.n, fr.raw.e = n, err
+		return !again
+	}
 	fr.raw.nfn = func(fd uintptr) bool {
 		n, _, err := readOnce(fd, fr.room())
 		fr.raw.n, fr.raw.e = n, err // nothing there: 0 octets, no error
@@ -80,6 +89,43 @@ func readOnce(fd uintptr, b []byte) (n int, again bool, err error) {
 		}
 		return n, false, nil
 	}
+}
+
+// readvOnce reads fd once into the buffers of iov, in order (readv):
+// again when it would block, io.EOF at the end of the stream.
+func readvOnce(fd uintptr, iov []syscall.Iovec) (n int, again bool, err error) {
+	for {
+		r, _, e := syscall.Syscall(syscall.SYS_READV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		runtime.KeepAlive(iov)
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			return 0, true, nil
+		case e != 0:
+			return 0, false, os.NewSyscallError("readv", e)
+		case r == 0:
+			return 0, false, io.EOF
+		}
+		return int(r), false, nil
+	}
+}
+
+// rawReadv reads once into a and then b with one system call, waiting
+// through the poller, leaving the buffer and the idle work alone while it
+// waits (as rawReadWait). ok is false when the connection has no raw
+// access.
+func (fr *frameReader) rawReadv(a, b []byte) (n int, ok bool, err error) {
+	if !fr.raw.ok() || len(a) == 0 || len(b) == 0 {
+		return 0, false, nil
+	}
+	iov := &fr.raw.iov
+	iov[0].Base, iov[1].Base = &a[0], &b[0]
+	iov[0].SetLen(len(a))
+	iov[1].SetLen(len(b))
+	n, err = fr.rawReadWith(fr.raw.vfn)
+	iov[0].Base, iov[1].Base = nil, nil // pin nothing
+	return n, true, err
 }
 
 // rawRead reads once into fr.room(), waiting through the poller.

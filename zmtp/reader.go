@@ -359,7 +359,7 @@ func (fr *frameReader) readLarge(size int, scratch bool) ([]byte, error) {
 	if body != nil {
 		n := copy(body, fr.buf[fr.start:fr.end])
 		fr.consume(n)
-		if err := fr.readFull(body[n:]); err != nil {
+		if err := fr.readFullAhead(body[n:]); err != nil {
 			return nil, err
 		}
 		return body, nil
@@ -398,6 +398,41 @@ func (fr *frameReader) readFull(p []byte) error {
 		m, err := fr.r.Read(p)
 		if m > 0 {
 			fr.reads.Add(1)
+		}
+		p = p[m:]
+		if err != nil && len(p) > 0 {
+			fr.err = err
+			return noEOF(err)
+		}
+	}
+	return nil
+}
+
+// readFullAhead is readFull for the rest of a body when the read buffer
+// is empty: each read fills p and then, in the same system call (readv),
+// up to afterLargeRead octets of the buffer, so that a stream of large
+// frames takes one read per frame, not one for the body and one for the
+// next header. Without raw reads it is readFull.
+func (fr *frameReader) readFullAhead(p []byte) error {
+	for len(p) > 0 {
+		if fr.err != nil {
+			return noEOF(fr.err)
+		}
+		if fr.buffered() != 0 {
+			return fr.readFull(p)
+		}
+		fr.takeBuf()
+		fr.start, fr.end = 0, 0
+		m, ok, err := fr.rawReadv(p, fr.buf[:min(len(fr.buf), afterLargeRead)])
+		if !ok {
+			return fr.readFull(p)
+		}
+		if m > 0 {
+			fr.reads.Add(1)
+		}
+		if m > len(p) {
+			fr.end = m - len(p)
+			m = len(p)
 		}
 		p = p[m:]
 		if err != nil && len(p) > 0 {
