@@ -168,7 +168,14 @@ func BenchmarkTCP(b *testing.B) {
 // tcpPair handshakes two Conns over loopback TCP.
 func tcpPair(tb testing.TB, a, bt SocketType) (*Conn, *Conn) {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return netPair(tb, "tcp", "127.0.0.1:0", a, bt, nil)
+}
+
+// netPair handshakes two Conns over a listener of network at address,
+// applying tune (if set) to the dialled connection before its handshake.
+func netPair(tb testing.TB, network, address string, a, bt SocketType, tune func(net.Conn) error) (*Conn, *Conn) {
+	tb.Helper()
+	ln, err := net.Listen(network, address)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -189,9 +196,14 @@ func tcpPair(tb testing.TB, a, bt SocketType) (*Conn, *Conn) {
 		c, err := Handshake(ctx, nc, Config{SocketType: bt})
 		accepted <- result{c, err}
 	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
+	nc, err := net.Dial(network, ln.Addr().String())
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if tune != nil {
+		if err := tune(nc); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	ca, err := Handshake(ctx, nc, Config{SocketType: a})
 	if err != nil {

@@ -3,56 +3,20 @@
 package zmtp
 
 import (
-	"context"
 	"net"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // unixPair handshakes two Conns over a unix socket, the writing side's
 // send buffer large enough (sndbuf) to hold a test's whole stream.
 func unixPair(t *testing.T, a, b SocketType, sndbuf int) (*Conn, *Conn) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "pair.sock")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	type result struct {
-		c   *Conn
-		err error
-	}
-	accepted := make(chan result, 1)
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			accepted <- result{nil, err}
-			return
-		}
-		c, err := Handshake(ctx, nc, Config{SocketType: b})
-		accepted <- result{c, err}
-	}()
-	nc, err := net.Dial("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.(*net.UnixConn).SetWriteBuffer(sndbuf); err != nil {
-		t.Fatal(err)
-	}
-	ca, err := Handshake(ctx, nc, Config{SocketType: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := <-accepted
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	t.Cleanup(func() { ca.Close(); r.c.Close() })
-	return ca, r.c
+	ca, cb := netPair(t, "unix", filepath.Join(t.TempDir(), "pair.sock"), a, b, func(nc net.Conn) error {
+		return nc.(*net.UnixConn).SetWriteBuffer(sndbuf)
+	})
+	t.Cleanup(func() { ca.Close(); cb.Close() })
+	return ca, cb
 }
 
 // TestReadLargeFramesOneReadEach: a body read straight into its memory is
