@@ -194,7 +194,9 @@ func isTemporaryAcceptErr(err error) bool {
 // bind-side pipe.
 func (l *listener) handle(nc net.Conn) {
 	s := l.s
-	s.sizeBuffers(nc, l.transport)
+	if l.transport == IPC {
+		s.sizeAccepted(nc) // accepted tcp connections have their listener's
+	}
 	peer := nc.RemoteAddr().String()
 	c := new(claim)
 	zc, err := zmtp.Handshake(l.ctx, nc, s.handshakeConfig(c))

@@ -57,7 +57,7 @@ type outQueue struct {
 	n          int
 	spare      *outChunk // emptied full-size chunks, linked by next
 	spares     int
-	maxSpares  int // 0: defaultSpareChunks
+	maxSpares  int // keepSpares; the zero queue keeps none
 }
 
 // keepSpares sets how many emptied chunks the queue keeps (sparesFor its
@@ -68,13 +68,6 @@ func (q *outQueue) keepSpares(n int) {
 		q.spare = q.spare.next
 		q.spares--
 	}
-}
-
-func (q *outQueue) spareLimit() int {
-	if q.maxSpares == 0 {
-		return defaultSpareChunks
-	}
-	return q.maxSpares
 }
 
 func (q *outQueue) len() int { return q.n }
@@ -93,7 +86,7 @@ func (q *outQueue) newChunk(size int) *outChunk {
 // size and there is room among the spares; otherwise it is let go.
 func (q *outQueue) recycle(c *outChunk) {
 	c.next = nil
-	if len(c.msgs) == outChunkLen && q.spares < q.spareLimit() {
+	if len(c.msgs) == outChunkLen && q.spares < q.maxSpares {
 		c.next, q.spare = q.spare, c
 		q.spares++
 	}

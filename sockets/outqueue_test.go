@@ -80,8 +80,8 @@ func checkCleared(t *testing.T, q *outQueue) {
 			}
 		}
 	}
-	if spares != q.spares || spares > q.spareLimit() {
-		t.Fatalf("%d spares linked, %d counted, limit %d", spares, q.spares, q.spareLimit())
+	if spares != q.spares || spares > q.maxSpares {
+		t.Fatalf("%d spares linked, %d counted, limit %d", spares, q.spares, q.maxSpares)
 	}
 }
 
@@ -91,6 +91,7 @@ func checkCleared(t *testing.T, q *outQueue) {
 func TestOutQueueAgainstSlice(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var q outQueue
+	q.keepSpares(sparesFor(0)) // a pipe with no high-water mark
 	var model []int
 	kinds := map[int]outKind{}
 	next := 0
@@ -173,6 +174,7 @@ func TestOutQueueTakeClears(t *testing.T) {
 // whatever the burst's size.
 func TestOutQueueGivesMemoryBack(t *testing.T) {
 	var q outQueue
+	q.keepSpares(sparesFor(0)) // a pipe with no high-water mark
 	for i := range 100 * outChunkLen {
 		q.push(queued(i, outMessage))
 	}

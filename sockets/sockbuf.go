@@ -5,13 +5,6 @@ import (
 	"syscall"
 )
 
-// bufferSizer is what a tcp or unix connection offers to set its kernel
-// buffers.
-type bufferSizer interface {
-	SetReadBuffer(bytes int) error
-	SetWriteBuffer(bytes int) error
-}
-
 // sendBufferFor is the SO_SNDBUF to ask for on a connection of the given
 // transport (0: leave the system's).
 func (o *options) sendBufferFor(transport string) int {
@@ -53,22 +46,16 @@ func (s *Socket) bufferControl(transport string) func(network, address string, c
 	}
 }
 
-// sizeBuffers sizes the buffers of a connection just accepted. A tcp
-// connection has them from its listener already (bufferControl): setting
-// the same sizes again changes nothing. A unix one does not inherit them.
-func (s *Socket) sizeBuffers(nc net.Conn, transport string) {
-	bs, ok := nc.(bufferSizer)
-	if !ok {
+// sizeAccepted sizes the buffers of an ipc connection just accepted,
+// which, unlike a tcp one, does not inherit them from its listener: the
+// same Control function, applied to the connection.
+func (s *Socket) sizeAccepted(nc net.Conn) {
+	ctl := s.bufferControl(IPC)
+	sc, ok := nc.(syscall.Conn)
+	if ctl == nil || !ok {
 		return
 	}
-	if n := s.opts.sendBufferFor(transport); n > 0 {
-		if err := bs.SetWriteBuffer(n); err != nil {
-			s.opts.logger.Warn("dripdrop: SO_SNDBUF not set", "size", n, "err", err)
-		}
-	}
-	if n := s.opts.recvBuf; n > 0 {
-		if err := bs.SetReadBuffer(n); err != nil {
-			s.opts.logger.Warn("dripdrop: SO_RCVBUF not set", "size", n, "err", err)
-		}
+	if rc, err := sc.SyscallConn(); err == nil {
+		_ = ctl("", "", rc)
 	}
 }
